@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
+import { configSchema, type HubConfig, type SopEntry } from '../../schemas/config.ts';
+
+const validateConfig = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true }).compile<HubConfig>(configSchema);
+
+/**
+ * Parses and validates a business config document. Throws an Error listing every problem
+ * with its JSON path, plus cross-reference checks the schema cannot express (stock naming
+ * an unknown warehouse or SKU, duplicate codes).
+ */
+export function parseConfig(document: unknown, origin = 'config'): HubConfig {
+  if (!validateConfig(document)) {
+    const lines = (validateConfig.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`);
+    throw new Error(`${origin} is invalid:\n  - ${lines.join('\n  - ')}`);
+  }
+  const config = document;
+  const problems: string[] = [];
+  const duplicates = (label: string, values: string[]) => {
+    const seen = new Set<string>();
+    for (const v of values) {
+      if (seen.has(v)) problems.push(`${label} "${v}" is defined twice`);
+      seen.add(v);
+    }
+  };
+  duplicates('warehouse', config.warehouses.map((w) => w.code));
+  duplicates('product', config.products.map((p) => p.sku));
+  duplicates('channel', config.channels.map((c) => c.code));
+  duplicates('carrier', config.carriers.map((c) => c.code));
+  const warehouses = new Set(config.warehouses.map((w) => w.code));
+  const skus = new Set(config.products.map((p) => p.sku));
+  config.stock.forEach((s, i) => {
+    if (!warehouses.has(s.warehouse)) problems.push(`/stock/${i}/warehouse "${s.warehouse}" is not a configured warehouse`);
+    if (!skus.has(s.sku)) problems.push(`/stock/${i}/sku "${s.sku}" is not a configured product`);
+  });
+  if (problems.length > 0) throw new Error(`${origin} is invalid:\n  - ${problems.join('\n  - ')}`);
+  return config;
+}
+
+/** Reads the config file at `path` (JSON) and validates it. */
+export function loadConfig(path: string): HubConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read HUB_CONFIG file ${path}: ${(error as Error).message}`);
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`HUB_CONFIG file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  return parseConfig(document, path);
+}
+
+/** The owner and deadline an exception type gets, from the SOP (falls back to `default`). */
+export function sopFor(config: HubConfig, exceptionType: string): SopEntry {
+  const sop = config.sop as Record<string, SopEntry | undefined> & { default: SopEntry };
+  return sop[exceptionType] ?? sop.default;
+}

@@ -1,0 +1,50 @@
+import { fileURLToPath } from 'node:url';
+
+/** The settings the hub reads from its environment (the names are public; see README). */
+export interface HubEnv {
+  amqpUrl: string;
+  databaseUrl: string;
+  redisUrl: string;
+  port: number;
+  namespace: string;
+  configPath: string;
+  adminToken: string | undefined;
+  /** webhook secrets by env var name, e.g. SHOPIFY_WEBHOOK_SECRET */
+  secrets: Record<string, string>;
+  logLevel: string;
+}
+
+export const defaultConfigPath = fileURLToPath(new URL('../../config/demo.json', import.meta.url));
+
+/** Namespaces name a Postgres schema, queues and Redis keys: keep them plain identifiers. */
+export const namespacePattern = /^[a-z][a-z0-9_]{0,39}$/;
+
+/**
+ * Reads the environment once, at the composition root. Nothing else in the hub reads
+ * `process.env`. Throws with every problem listed, so a misconfigured deploy fails at start.
+ */
+export function readEnv(env: NodeJS.ProcessEnv = process.env): HubEnv {
+  const problems: string[] = [];
+  const port = Number(env.PORT ?? 8080);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`PORT must be an integer 0..65535, got "${env.PORT}"`);
+  const namespace = env.HUB_NAMESPACE ?? 'hub';
+  if (!namespacePattern.test(namespace)) {
+    problems.push(`HUB_NAMESPACE must match ${namespacePattern} (it names a Postgres schema), got "${namespace}"`);
+  }
+  if (problems.length > 0) throw new Error(`invalid environment:\n  - ${problems.join('\n  - ')}`);
+  const secrets: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value && /_(WEBHOOK_SECRET|HMAC_KEY|SECRET)$/.test(name)) secrets[name] = value;
+  }
+  return {
+    amqpUrl: env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+    databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    port,
+    namespace,
+    configPath: env.HUB_CONFIG || defaultConfigPath,
+    adminToken: env.HUB_ADMIN_TOKEN || undefined,
+    secrets,
+    logLevel: env.LOG_LEVEL ?? 'info',
+  };
+}

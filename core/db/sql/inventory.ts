@@ -1,0 +1,89 @@
+import type { ReservationLine } from '../../order/record.ts';
+import type { WarehouseFacts } from '../../pipeline/warehouses.ts';
+import type { Queryable } from '../pool.ts';
+
+export async function listWarehouseFacts(db: Queryable): Promise<WarehouseFacts[]> {
+  const { rows } = await db.query<WarehouseFacts>('SELECT code, priority, regions, categories FROM warehouses ORDER BY priority, code');
+  return rows;
+}
+
+export async function categoriesOf(db: Queryable, skus: readonly string[]): Promise<Map<string, string>> {
+  const { rows } = await db.query<{ sku: string; category: string }>('SELECT sku, category FROM products WHERE sku = ANY($1::text[])', [skus]);
+  return new Map(rows.map((r) => [r.sku, r.category]));
+}
+
+/**
+ * Available stock (on hand − reserved) of `skus` in every warehouse. With `lock`, the rows
+ * stay locked until the transaction ends, in one fixed order (warehouse, sku) so that two
+ * allocations never deadlock.
+ */
+export async function availableStock(db: Queryable, skus: readonly string[], lock: boolean): Promise<Map<string, Map<string, number>>> {
+  const { rows } = await db.query<{ warehouse: string; sku: string; available: number }>(
+    `SELECT warehouse, sku, on_hand - reserved AS available FROM inventory
+      WHERE sku = ANY($1::text[]) ORDER BY warehouse, sku ${lock ? 'FOR UPDATE' : ''}`,
+    [skus],
+  );
+  const byWarehouse = new Map<string, Map<string, number>>();
+  for (const r of rows) {
+    const stock = byWarehouse.get(r.warehouse) ?? new Map<string, number>();
+    stock.set(r.sku, r.available);
+    byWarehouse.set(r.warehouse, stock);
+  }
+  return byWarehouse;
+}
+
+/**
+ * Reserves stock for an order. The guarded UPDATE is the last line of defence against
+ * overselling: it reserves only while on hand − reserved covers the quantity, and the
+ * table's CHECK rejects anything else. Returns false (and reserves nothing more) when a line
+ * cannot be covered; the caller rolls the transaction back.
+ */
+export async function reserveStock(tx: Queryable, orderId: string, lines: readonly ReservationLine[]): Promise<boolean> {
+  for (const line of lines) {
+    const { rowCount } = await tx.query(
+      `UPDATE inventory SET reserved = reserved + $3, updated_at = now()
+        WHERE warehouse = $1 AND sku = $2 AND on_hand - reserved >= $3`,
+      [line.warehouse, line.sku, line.quantity],
+    );
+    if (rowCount !== 1) return false;
+    await tx.query(
+      `INSERT INTO reservations (order_id, warehouse, sku, quantity, status) VALUES ($1, $2, $3, $4, 'held')`,
+      [orderId, line.warehouse, line.sku, line.quantity],
+    );
+  }
+  return true;
+}
+
+export async function heldReservations(db: Queryable, orderId: string): Promise<ReservationLine[]> {
+  const { rows } = await db.query<ReservationLine>(
+    `SELECT warehouse, sku, quantity FROM reservations WHERE order_id = $1 AND status = 'held' ORDER BY warehouse, sku`, [orderId]);
+  return rows;
+}
+
+export interface InventoryRow { warehouse: string; sku: string; onHand: number; reserved: number; available: number; updatedAt: Date }
+
+export async function listInventory(db: Queryable, f: { sku?: string | undefined; warehouse?: string | undefined }): Promise<InventoryRow[]> {
+  const { rows } = await db.query<InventoryRow>(
+    `SELECT warehouse, sku, on_hand AS "onHand", reserved, on_hand - reserved AS available, updated_at AS "updatedAt"
+       FROM inventory WHERE ($1::text IS NULL OR sku = $1) AND ($2::text IS NULL OR warehouse = $2)
+      ORDER BY warehouse, sku LIMIT 5000`,
+    [f.sku ?? null, f.warehouse ?? null],
+  );
+  return rows;
+}
+
+export type SetOnHandResult = { ok: true; row: InventoryRow } | { ok: false; reserved: number };
+
+/** Sets on-hand stock (a count from the warehouse), never below what is reserved. */
+export async function setOnHand(tx: Queryable, warehouse: string, sku: string, onHand: number): Promise<SetOnHandResult> {
+  const { rows } = await tx.query<InventoryRow>(
+    `INSERT INTO inventory (warehouse, sku, on_hand) VALUES ($1, $2, $3)
+     ON CONFLICT (warehouse, sku) DO UPDATE SET on_hand = EXCLUDED.on_hand, updated_at = now()
+       WHERE inventory.reserved <= EXCLUDED.on_hand
+     RETURNING warehouse, sku, on_hand AS "onHand", reserved, on_hand - reserved AS available, updated_at AS "updatedAt"`,
+    [warehouse, sku, onHand],
+  );
+  if (rows[0]) return { ok: true, row: rows[0] };
+  const current = await tx.query<{ reserved: number }>('SELECT reserved FROM inventory WHERE warehouse = $1 AND sku = $2', [warehouse, sku]);
+  return { ok: false, reserved: current.rows[0]?.reserved ?? 0 };
+}

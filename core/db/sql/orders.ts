@@ -1,0 +1,125 @@
+import type { CanonicalOrder } from '../../../schemas/canonical-order.ts';
+import type { OrderRecord } from '../../order/record.ts';
+import type { FulfillmentStatus, OrderStatus, PaymentStatus } from '../../order/status.ts';
+import type { Queryable } from '../pool.ts';
+
+const recordColumns = `id, order_number AS "orderNumber", channel, external_id AS "externalId", status,
+  payment_status AS "paymentStatus", fulfillment_status AS "fulfillmentStatus", warehouse, data AS "order"`;
+
+export async function nextOrderSequence(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(`SELECT nextval('order_number_seq') AS n`);
+  return rows[0]!.n;
+}
+
+/**
+ * Inserts a new order with its lines. Returns false when the channel's order already
+ * exists (unique channel + external id): a second delivery of the same order.
+ */
+export async function insertOrder(tx: Queryable, record: OrderRecord, rawId: number | null): Promise<boolean> {
+  const o = record.order;
+  const { rowCount } = await tx.query(
+    `INSERT INTO orders (id, order_number, channel, external_id, status, payment_status, fulfillment_status,
+                         currency, grand_total, customer_email, ship_country, data, raw_id, placed_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+     ON CONFLICT (channel, external_id) DO NOTHING`,
+    [record.id, record.orderNumber, record.channel, record.externalId, record.status, record.paymentStatus,
+      record.fulfillmentStatus, o.currency, o.totals.grandTotal, o.customer.email ?? null,
+      o.shippingAddress?.country ?? null, JSON.stringify(o), rawId, o.placedAt],
+  );
+  if (rowCount !== 1) return false;
+  await tx.query(
+    `INSERT INTO order_lines (order_id, line_no, sku, name, quantity, unit_price, discount, tax)
+     SELECT $1, n, sku, name, quantity, unit_price, discount, tax
+       FROM unnest($2::text[], $3::text[], $4::int[], $5::bigint[], $6::bigint[], $7::bigint[])
+            WITH ORDINALITY AS l(sku, name, quantity, unit_price, discount, tax, n)`,
+    [record.id, o.lines.map((l) => l.sku), o.lines.map((l) => l.name), o.lines.map((l) => l.quantity),
+      o.lines.map((l) => l.unitPrice), o.lines.map((l) => l.discount), o.lines.map((l) => l.tax)],
+  );
+  return true;
+}
+
+/** Reads an order and locks its row until the transaction ends: every state change goes through this. */
+export async function lockOrder(tx: Queryable, id: string): Promise<OrderRecord | undefined> {
+  const { rows } = await tx.query<OrderRecord>(`SELECT ${recordColumns} FROM orders WHERE id = $1 FOR UPDATE`, [id]);
+  return rows[0];
+}
+
+export async function updateOrderState(
+  tx: Queryable,
+  id: string,
+  state: { status: OrderStatus; paymentStatus: PaymentStatus; fulfillmentStatus: FulfillmentStatus; warehouse: string | null },
+): Promise<void> {
+  await tx.query(
+    `UPDATE orders SET status = $2, payment_status = $3, fulfillment_status = $4, warehouse = $5, updated_at = now() WHERE id = $1`,
+    [id, state.status, state.paymentStatus, state.fulfillmentStatus, state.warehouse],
+  );
+}
+
+export interface TimelineEntry {
+  orderId: string;
+  type: string;
+  fromStatus: OrderStatus | null;
+  toStatus: OrderStatus | null;
+  actor: string;
+  reason?: string | undefined;
+  data?: Record<string, unknown> | undefined;
+}
+
+export async function appendOrderEvent(tx: Queryable, e: TimelineEntry): Promise<void> {
+  await tx.query(
+    `INSERT INTO order_events (order_id, type, from_status, to_status, actor, reason, data) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [e.orderId, e.type, e.fromStatus, e.toStatus, e.actor, e.reason ?? null, e.data ? JSON.stringify(e.data) : null],
+  );
+}
+
+export interface OrderSummary {
+  id: string;
+  orderNumber: string;
+  channel: string;
+  externalId: string;
+  status: OrderStatus;
+  paymentStatus: PaymentStatus;
+  fulfillmentStatus: FulfillmentStatus;
+  warehouse: string | null;
+  currency: string;
+  grandTotal: number;
+  customerEmail: string | null;
+  placedAt: Date;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const summaryColumns = `id, order_number AS "orderNumber", channel, external_id AS "externalId", status,
+  payment_status AS "paymentStatus", fulfillment_status AS "fulfillmentStatus", warehouse, currency,
+  grand_total AS "grandTotal", customer_email AS "customerEmail", placed_at AS "placedAt",
+  created_at AS "createdAt", updated_at AS "updatedAt"`;
+
+export interface OrderFilter { channel?: string | undefined; externalId?: string | undefined; status?: string | undefined; limit: number }
+
+export async function findOrders(db: Queryable, f: OrderFilter): Promise<OrderSummary[]> {
+  const { rows } = await db.query<OrderSummary>(
+    `SELECT ${summaryColumns} FROM orders
+      WHERE ($1::text IS NULL OR channel = $1) AND ($2::text IS NULL OR external_id = $2) AND ($3::text IS NULL OR status = $3)
+      ORDER BY created_at DESC, id LIMIT $4`,
+    [f.channel ?? null, f.externalId ?? null, f.status ?? null, f.limit],
+  );
+  return rows;
+}
+
+export async function getOrderSummary(db: Queryable, id: string): Promise<(OrderSummary & { order: CanonicalOrder }) | undefined> {
+  const { rows } = await db.query<OrderSummary & { order: CanonicalOrder }>(
+    `SELECT ${summaryColumns}, data AS "order" FROM orders WHERE id = $1`, [id]);
+  return rows[0];
+}
+
+export async function orderTimeline(db: Queryable, id: string) {
+  const { rows } = await db.query(
+    `SELECT at, type, from_status AS "fromStatus", to_status AS "toStatus", actor, reason, data
+       FROM order_events WHERE order_id = $1 ORDER BY id`, [id]);
+  return rows;
+}
+
+export async function countOrdersByStatus(db: Queryable): Promise<Record<string, number>> {
+  const { rows } = await db.query<{ status: string; n: number }>('SELECT status, count(*) AS n FROM orders GROUP BY status');
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}

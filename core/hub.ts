@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import type { Hono } from 'hono';
+import type { Redis } from 'ioredis';
+import { pino, type Logger } from 'pino';
+import { shopify } from '../connectors/shopify.ts';
+import type { OrderConnector } from '../connectors/types.ts';
+import type { HubConfig } from '../schemas/config.ts';
+import { createApp } from '../routes/app.ts';
+import { loadConfig } from './config/business.ts';
+import type { HubEnv } from './config/env.ts';
+import { migrate } from './db/migrate.ts';
+import { createPool, type Db } from './db/pool.ts';
+import { escalateOverdueExceptions } from './db/sql/exceptions.ts';
+import { seedReferenceData } from './db/sql/reference.ts';
+import { assertTopology, createBroker, type Broker } from './messaging/broker.ts';
+import { createConsumer, type Consumer, type Handler } from './messaging/consume.ts';
+import { createRelay, type Relay } from './messaging/relay.ts';
+import { hubTopology, names, type Stage, type Topology } from './messaging/topology.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { createRedis } from './redis/client.ts';
+import { createDeliveryDedupe } from './redis/dedupe.ts';
+import type { Job } from './scheduling/jobs.ts';
+import { startScheduler } from './scheduling/scheduler.ts';
+import type { StageContext } from './stages/context.ts';
+import { normalizeStage } from './stages/normalize.ts';
+import { allocateStage, releaseStage, validateStage } from './stages/order-stages.ts';
+import { createParkingRecorder } from './stages/parking.ts';
+
+export type Role = 'api' | 'worker' | 'scheduler';
+export const allRoles: readonly Role[] = ['api', 'worker', 'scheduler'];
+
+/** Inbound order connectors by name, as the config's channels refer to them. */
+const orderConnectors: Record<string, OrderConnector> = { shopify };
+
+export interface HubOptions {
+  roles?: readonly Role[];
+  logger?: Logger;
+  /** overrides the config's retry policy (tests use short delays) */
+  retry?: HubConfig['retry'];
+  /** overrides the config file (tests) */
+  config?: HubConfig;
+  /** listen on this port instead of env.port (0 = any free port) */
+  port?: number;
+  now?: () => Date;
+}
+
+export interface Hub {
+  namespace: string;
+  config: HubConfig;
+  topology: Topology;
+  db: Db;
+  redis: Redis;
+  broker: Broker | undefined;
+  relay: Relay | undefined;
+  app: Hono;
+  metrics: Metrics;
+  logger: Logger;
+  /** the HTTP port actually listened on, when the api role runs */
+  port: number | undefined;
+  stop(): Promise<void>;
+}
+
+/** Jobs every hub schedules (more arrive with the after-sales issue). */
+function scheduledJobs(db: Db): Job[] {
+  return [
+    { name: 'exception-escalation', schedule: '* * * * *', lockMs: 50_000, run: async () => ({ escalated: await escalateOverdueExceptions(db) }) },
+  ];
+}
+
+/**
+ * The composition root: reads nothing from the environment itself (that is `readEnv`),
+ * builds every dependency once, and starts the roles asked for. Startup is ordered so that
+ * nothing consumes before the schema and topology exist.
+ */
+export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<Hub> {
+  const roles = new Set(options.roles ?? allRoles);
+  const logger = options.logger ?? pino({ level: env.logLevel, base: { ns: env.namespace } });
+  const loaded = options.config ?? loadConfig(env.configPath);
+  const config: HubConfig = options.retry ? { ...loaded, retry: options.retry } : loaded;
+  const now = options.now ?? (() => new Date());
+  const newId = () => randomUUID();
+  const ns = env.namespace;
+
+  const db = createPool(env.databaseUrl, ns, roles.has('worker') ? 20 : 10);
+  await migrate(db, ns);
+  await seedReferenceData(db, config);
+  const redis = createRedis(env.redisUrl);
+  const metrics = createMetrics({ db, defaultMetrics: options.logger === undefined });
+  const topology = hubTopology(ns, { retryDelaysMs: config.retry.delaysMs, warehouses: config.warehouses.map((w) => w.code) });
+
+  const channels = new Map<string, OrderConnector>();
+  for (const channel of config.channels) {
+    const connector = orderConnectors[channel.connector];
+    if (connector && channel.enabled !== false) channels.set(channel.code, connector);
+  }
+  const ctx: StageContext = { namespace: ns, config, connectors: channels, now, newId };
+
+  const needsBroker = roles.has('worker') || roles.has('api');
+  const broker = needsBroker ? createBroker({ url: env.amqpUrl, name: `${ns}-${[...roles].join('+')}-${process.pid}`, logger }) : undefined;
+  broker?.attach((connection) => assertTopology(connection, topology));
+
+  const consumers: Consumer[] = [];
+  let relay: Relay | undefined;
+  if (roles.has('worker') && broker) {
+    const stages: Record<Stage, Handler> = {
+      normalize: normalizeStage(ctx),
+      validate: validateStage(ctx),
+      allocate: allocateStage(ctx),
+      release: releaseStage(ctx),
+    };
+    for (const [stage, handler] of Object.entries(stages) as [Stage, Handler][]) {
+      const consumer = createConsumer({
+        db, namespace: ns, queue: names(ns).stage(stage), handler, logger,
+        retryDelaysMs: config.retry.delaysMs, maxAttempts: config.retry.maxAttempts,
+        onOutcome: (queue, outcome) => metrics.messages.inc({ queue, outcome }),
+      });
+      consumers.push(consumer);
+      broker.attach((connection) => consumer.attach(connection));
+    }
+    broker.attach(createParkingRecorder({ db, namespace: ns, config, logger, now }));
+    relay = createRelay({ db, broker, namespace: ns, databaseUrl: env.databaseUrl, logger, onPublished: (n) => metrics.published.inc(n) });
+  }
+  await broker?.start();
+  await relay?.start();
+
+  const scheduler = roles.has('scheduler') ? startScheduler({ db, redis, namespace: ns, logger }, scheduledJobs(db)) : undefined;
+
+  const app = createApp({
+    db, redis, broker, namespace: ns, config, channels, secrets: env.secrets, adminToken: env.adminToken,
+    dedupe: createDeliveryDedupe(redis, ns), metrics, logger, now, newId,
+  });
+  let server: ServerType | undefined;
+  let port: number | undefined;
+  if (roles.has('api')) {
+    server = await new Promise<ServerType>((resolve) => {
+      const s = serve({ fetch: app.fetch, port: options.port ?? env.port, hostname: '0.0.0.0' }, () => resolve(s));
+    });
+    port = (server.address() as AddressInfo).port;
+  }
+  logger.info({ roles: [...roles], port }, 'hub started');
+
+  return {
+    namespace: ns, config, topology, db, redis, broker, relay, app, metrics, logger, port,
+    async stop() {
+      // Stop taking work, finish what is in flight, flush the outbox, then close.
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      await Promise.all(consumers.map((c) => c.stop()));
+      await scheduler?.stop();
+      await relay?.drain().catch(() => 0);
+      await relay?.stop();
+      await broker?.close().catch(() => {});
+      redis.disconnect();
+      await db.end();
+      logger.info('hub stopped');
+    },
+  };
+}

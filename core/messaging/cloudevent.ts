@@ -1,0 +1,45 @@
+/**
+ * CloudEvents 1.0, structured JSON mode: the envelope of every message the hub sends.
+ * `id` is fixed when the message is written to the outbox, so it is stable across
+ * redeliveries and consumers de-duplicate on it.
+ */
+export interface CloudEvent<T = Record<string, unknown>> {
+  specversion: '1.0';
+  id: string;
+  source: string;
+  type: string;
+  subject?: string;
+  time: string;
+  datacontenttype: 'application/json';
+  data: T;
+}
+
+export function cloudEvent<T>(fields: { id: string; source: string; type: string; subject?: string; time: Date; data: T }): CloudEvent<T> {
+  return {
+    specversion: '1.0',
+    id: fields.id,
+    source: fields.source,
+    type: fields.type,
+    ...(fields.subject === undefined ? {} : { subject: fields.subject }),
+    time: fields.time.toISOString(),
+    datacontenttype: 'application/json',
+    data: fields.data,
+  };
+}
+
+/** Reads a message body as a CloudEvent, or says why it is not one. */
+export function parseCloudEvent(body: Buffer): CloudEvent | { problem: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    return { problem: `body is not JSON: ${(error as Error).message}` };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { problem: 'body is not a JSON object' };
+  const e = value as Partial<CloudEvent>;
+  if (e.specversion !== '1.0') return { problem: 'specversion is not "1.0"' };
+  if (typeof e.id !== 'string' || e.id === '') return { problem: 'id is missing' };
+  if (typeof e.type !== 'string' || e.type === '') return { problem: 'type is missing' };
+  if (typeof e.data !== 'object' || e.data === null) return { problem: 'data is not an object' };
+  return value as CloudEvent;
+}

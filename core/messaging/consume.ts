@@ -1,0 +1,147 @@
+import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { Logger } from 'pino';
+import { HubError } from '../errors.ts';
+import { withTransaction, type Db, type Tx } from '../db/pool.ts';
+import { recordProcessed } from '../db/sql/inbox.ts';
+import { parseCloudEvent, type CloudEvent } from './cloudevent.ts';
+import type { Decision } from './decision.ts';
+import { names, retryDelayFor } from './topology.ts';
+
+export interface Delivery {
+  event: CloudEvent;
+  /** 1 on the first delivery, counting the hub's own delayed retries */
+  attempt: number;
+  queue: string;
+  routingKey: string;
+}
+
+/**
+ * A message handler: runs inside the transaction that also records the message in the
+ * inbox, so its database effects and the de-duplication commit together.
+ */
+export type Handler = (delivery: Delivery, tx: Tx) => Promise<Decision>;
+
+export interface ConsumerOptions {
+  db: Db;
+  namespace: string;
+  /** the queue to consume; also the inbox consumer name */
+  queue: string;
+  handler: Handler;
+  retryDelaysMs: readonly number[];
+  maxAttempts: number;
+  prefetch?: number;
+  logger: Logger;
+  onOutcome?: (queue: string, outcome: 'ack' | 'duplicate' | 'retry' | 'park') => void;
+}
+
+export interface Consumer {
+  /** Attachment for the broker: opens a channel and consumes on every (re)connection. */
+  attach(connection: ChannelModel): Promise<void>;
+  /** Stops taking new messages and waits for those in flight. */
+  stop(): Promise<void>;
+}
+
+const attemptHeader = 'x-hub-attempt';
+
+/**
+ * The one consume adapter. For each message: parse the CloudEvent (unparseable → park),
+ * skip it if the inbox says it was processed, run the handler in a transaction, then
+ * ack, or republish to a wait queue for a delayed retry, or park it. A thrown error is a
+ * retry unless it is a non-retryable HubError; after `maxAttempts` a retry becomes a park.
+ * The original is acked only after its retry or parked copy is confirmed by the broker.
+ */
+export function createConsumer(options: ConsumerOptions): Consumer {
+  const n = names(options.namespace);
+  const log = options.logger.child({ component: 'consumer', queue: options.queue });
+  const inFlight = new Set<Promise<void>>();
+  let channel: ConfirmChannel | undefined;
+  let consumerTag: string | undefined;
+  let stopping = false;
+
+  async function decide(message: ConsumeMessage, attempt: number): Promise<Decision | 'duplicate'> {
+    const parsed = parseCloudEvent(message.content);
+    if ('problem' in parsed) return { kind: 'park', reason: `not a CloudEvent: ${parsed.problem}` };
+    const delivery: Delivery = { event: parsed, attempt, queue: options.queue, routingKey: message.fields.routingKey };
+    try {
+      return await withTransaction(options.db, async (tx) => {
+        if (!(await recordProcessed(tx, options.queue, parsed.id))) return 'duplicate' as const;
+        const decision = await options.handler(delivery, tx);
+        // Only an ack commits: a retried or parked message must leave no trace in the inbox.
+        if (decision.kind !== 'ack') throw new DecisionRollback(decision);
+        return decision;
+      });
+    } catch (error) {
+      if (error instanceof DecisionRollback) return error.decision;
+      if (error instanceof HubError && !error.retryable) return { kind: 'park', reason: `${error.code}: ${error.message}` };
+      return { kind: 'retry', reason: (error as Error).message ?? String(error) };
+    }
+  }
+
+  async function handle(ch: ConfirmChannel, message: ConsumeMessage): Promise<void> {
+    const attempt = Number(message.properties.headers?.[attemptHeader] ?? 1) || 1;
+    let decision = await decide(message, attempt);
+    if (decision !== 'duplicate' && decision.kind === 'retry' && attempt >= options.maxAttempts) {
+      decision = { kind: 'park', reason: `gave up after ${attempt} attempts: ${decision.reason}` };
+    }
+    const outcome = decision === 'duplicate' ? 'duplicate' : decision.kind;
+    if (decision !== 'duplicate' && decision.kind !== 'ack') {
+      const headers: Record<string, unknown> = { ...message.properties.headers, 'x-hub-reason': decision.reason.slice(0, 2000), 'x-hub-queue': options.queue };
+      const properties = { ...message.properties, headers, persistent: true };
+      if (decision.kind === 'retry') {
+        const delay = decision.delayMs ?? retryDelayFor(options.retryDelaysMs, attempt);
+        const waitDelay = nearestWait(options.retryDelaysMs, delay);
+        headers[attemptHeader] = attempt + 1;
+        // Routing key = the queue's own name: the wait queue dead-letters through the
+        // default exchange, which delivers straight back to this queue.
+        ch.publish(n.wait(waitDelay), options.queue, message.content, properties);
+        log.info({ id: message.properties.messageId, attempt, delay: waitDelay, reason: decision.reason }, 'retry scheduled');
+      } else {
+        headers[attemptHeader] = attempt;
+        ch.publish(n.parking, options.queue, message.content, properties);
+        log.warn({ id: message.properties.messageId, attempt, reason: decision.reason }, 'message parked');
+      }
+      await ch.waitForConfirms();
+    }
+    ch.ack(message);
+    options.onOutcome?.(options.queue, outcome);
+  }
+
+  return {
+    async attach(connection) {
+      if (stopping) return;
+      const ch = await connection.createConfirmChannel();
+      ch.on('error', () => {});
+      await ch.prefetch(options.prefetch ?? 20);
+      channel = ch;
+      const reply = await ch.consume(options.queue, (message) => {
+        if (!message) return; // consumer cancelled by the broker (queue deleted)
+        const work = handle(ch, message).catch((error: unknown) => {
+          // The channel died under us: the broker redelivers the message, the inbox keeps
+          // the redelivery from having a second effect.
+          log.warn({ err: (error as Error).message }, 'could not settle message; it will be redelivered');
+        });
+        inFlight.add(work);
+        void work.finally(() => inFlight.delete(work));
+      });
+      consumerTag = reply.consumerTag;
+    },
+    async stop() {
+      stopping = true;
+      if (channel && consumerTag) await channel.cancel(consumerTag).catch(() => {});
+      await Promise.allSettled([...inFlight]);
+      await channel?.close().catch(() => {});
+    },
+  };
+}
+
+class DecisionRollback extends Error {
+  constructor(readonly decision: Decision) {
+    super('decision rollback');
+  }
+}
+
+/** Wait queues exist only for the configured delays: use the smallest one ≥ the wanted delay. */
+function nearestWait(delays: readonly number[], wanted: number): number {
+  const sorted = [...delays].sort((a, b) => a - b);
+  return sorted.find((d) => d >= wanted) ?? sorted[sorted.length - 1] ?? wanted;
+}

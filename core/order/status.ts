@@ -1,0 +1,58 @@
+import { HubError } from '../errors.ts';
+
+/** Order statuses, in lifecycle order. */
+export const orderStatuses = [
+  'received', 'validated', 'on_hold', 'rejected', 'allocated', 'backordered', 'ready_to_ship',
+  'released', 'shipped', 'delivered', 'completed', 'cancelled', 'returned',
+] as const;
+export type OrderStatus = (typeof orderStatuses)[number];
+
+export const paymentStatuses = [
+  'pending', 'authorized', 'paid', 'partially_paid', 'overpaid', 'failed', 'voided', 'refunded', 'partially_refunded',
+] as const;
+export type PaymentStatus = (typeof paymentStatuses)[number];
+
+export const fulfillmentStatuses = ['unfulfilled', 'requested', 'partially_shipped', 'shipped', 'delivered', 'returned', 'cancelled'] as const;
+export type FulfillmentStatus = (typeof fulfillmentStatuses)[number];
+
+/**
+ * The one transitions table of the order state machine, read by the pipeline handlers
+ * and the admin API alike. A move not listed here is illegal.
+ */
+export const transitions: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
+  received: ['validated', 'on_hold', 'rejected', 'backordered', 'cancelled'],
+  validated: ['allocated', 'backordered', 'on_hold', 'cancelled'],
+  // a person decided: validate again, or give up
+  on_hold: ['received', 'validated', 'rejected', 'cancelled'],
+  backordered: ['validated', 'allocated', 'on_hold', 'cancelled'],
+  allocated: ['ready_to_ship', 'released', 'backordered', 'on_hold', 'cancelled'],
+  ready_to_ship: ['released', 'on_hold', 'cancelled'],
+  released: ['shipped', 'cancelled'],
+  shipped: ['delivered', 'returned'],
+  delivered: ['completed', 'returned'],
+  completed: ['returned'],
+  rejected: [],
+  cancelled: [],
+  returned: [],
+};
+
+/** Statuses an order never leaves on its own. */
+export const finalStatuses: readonly OrderStatus[] = ['rejected', 'cancelled', 'completed', 'returned'];
+
+export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
+  return transitions[from].includes(to);
+}
+
+/** Throws a typed 409 error for an illegal move. */
+export function assertTransition(from: OrderStatus, to: OrderStatus): void {
+  if (!canTransition(from, to)) {
+    throw new HubError('illegal_transition', `an order cannot go from ${from} to ${to}`, {
+      status: 409,
+      details: { from, to, allowed: transitions[from] },
+    });
+  }
+}
+
+export function isOrderStatus(value: string): value is OrderStatus {
+  return (orderStatuses as readonly string[]).includes(value);
+}

@@ -1,0 +1,74 @@
+import { sopFor } from '../config/business.ts';
+import { HubError } from '../errors.ts';
+import type { Tx } from '../db/pool.ts';
+import { openException } from '../db/sql/exceptions.ts';
+import { reserveStock } from '../db/sql/inventory.ts';
+import { appendOrderEvent, updateOrderState } from '../db/sql/orders.ts';
+import { enqueueMessages, type OutboxMessage } from '../db/sql/outbox.ts';
+import { cloudEvent } from '../messaging/cloudevent.ts';
+import { names } from '../messaging/topology.ts';
+import type { OrderChange, OrderRecord } from '../order/record.ts';
+import { assertTransition } from '../order/status.ts';
+import type { StageContext } from './context.ts';
+
+/** Builds the outbox messages for events a stage emits about an order. */
+export function orderMessages(ctx: StageContext, stage: string, subject: string, emit: OrderChange['emit']): OutboxMessage[] {
+  return emit.map((e) => ({
+    exchange: names(ctx.namespace).events,
+    routingKey: e.routingKey ?? e.type,
+    event: cloudEvent({ id: ctx.newId(), source: `/order-hub/${ctx.namespace}/${stage}`, type: e.type, subject, time: ctx.now(), data: e.data }),
+  }));
+}
+
+/**
+ * Applies what a stage decided, all in the stage's transaction: the state-machine check,
+ * stock reservations, the new state, the timeline entry, an exception with its owner and
+ * deadline from the SOP, and the outbox messages. Nothing happens unless all of it commits.
+ */
+export async function applyOrderChange(
+  tx: Tx,
+  ctx: StageContext,
+  record: OrderRecord,
+  change: OrderChange,
+  cause: { stage: string; messageId: string },
+): Promise<OrderRecord> {
+  const to = change.to ?? record.status;
+  if (change.to) assertTransition(record.status, change.to);
+  if (change.reserve && change.reserve.length > 0) {
+    const reserved = await reserveStock(tx, record.id, change.reserve);
+    // The stock rows were read under lock, so this means they changed anyway: try again.
+    if (!reserved) throw new HubError('stock_changed', 'stock changed while allocating', { retryable: true });
+  }
+  const next: OrderRecord = {
+    ...record,
+    status: to,
+    paymentStatus: change.paymentStatus ?? record.paymentStatus,
+    fulfillmentStatus: change.fulfillmentStatus ?? record.fulfillmentStatus,
+    warehouse: change.warehouse ?? record.warehouse,
+  };
+  await updateOrderState(tx, record.id, next);
+  await appendOrderEvent(tx, {
+    orderId: record.id,
+    type: change.timeline.type,
+    fromStatus: record.status,
+    toStatus: to,
+    actor: `stage:${cause.stage}`,
+    reason: change.timeline.reason,
+    data: change.timeline.data,
+  });
+  if (change.exception) {
+    const sop = sopFor(ctx.config, change.exception.type);
+    await openException(tx, {
+      type: change.exception.type,
+      owner: sop.owner,
+      deadline: new Date(ctx.now().getTime() + sop.deadlineMinutes * 60_000),
+      reason: change.exception.reason,
+      orderId: record.id,
+      messageId: cause.messageId,
+      stage: cause.stage,
+      details: change.exception.details ?? {},
+    });
+  }
+  await enqueueMessages(tx, orderMessages(ctx, cause.stage, record.id, change.emit));
+  return next;
+}

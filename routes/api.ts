@@ -1,0 +1,124 @@
+import { Hono, type Context } from 'hono';
+import { Ajv, type JSONSchemaType } from 'ajv';
+import type { Logger } from 'pino';
+import { badRequest, conflict, notFound } from '../core/errors.ts';
+import { withTransaction, type Db } from '../core/db/pool.ts';
+import { listExceptions } from '../core/db/sql/exceptions.ts';
+import { listInventory, setOnHand } from '../core/db/sql/inventory.ts';
+import { findOrders, getOrderSummary, orderTimeline } from '../core/db/sql/orders.ts';
+import { listProducts, listWarehouses, productExists, upsertProduct, warehouseExists } from '../core/db/sql/reference.ts';
+import { isOrderStatus, orderStatuses } from '../core/order/status.ts';
+
+const ajv = new Ajv({ allErrors: true });
+
+interface ProductBody { name: string; category: string; weightGrams: number }
+const validateProduct = ajv.compile<ProductBody>({
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'category', 'weightGrams'],
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 500 },
+    category: { type: 'string', minLength: 1, maxLength: 100 },
+    weightGrams: { type: 'integer', minimum: 0, maximum: 10_000_000 },
+  },
+} satisfies JSONSchemaType<ProductBody>);
+
+interface StockBody { onHand: number }
+const validateStock = ajv.compile<StockBody>({
+  type: 'object',
+  additionalProperties: false,
+  required: ['onHand'],
+  properties: { onHand: { type: 'integer', minimum: 0, maximum: 2_147_483_647 } },
+} satisfies JSONSchemaType<StockBody>);
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const skuPattern = /^[^\s/]{1,128}$/;
+
+/** Reads a JSON body and validates it; every failure is a 400 problem naming the fields. */
+async function readBody<T>(c: Context, validate: ((v: unknown) => v is T) & { errors?: unknown }): Promise<T> {
+  let body: unknown;
+  try {
+    body = await c.req.json();
+  } catch {
+    throw badRequest('malformed_json', 'the body is not valid JSON');
+  }
+  if (!validate(body)) {
+    const errors = (validate.errors ?? []) as { instancePath: string; message?: string }[];
+    throw badRequest('invalid_body', 'the body does not match the schema', {
+      problems: errors.map((e) => ({ path: e.instancePath || '/', message: e.message ?? 'is invalid' })),
+    });
+  }
+  return body;
+}
+
+/** Optional single-valued query parameter, bounded in length. */
+function queryParam(c: Context, name: string): string | undefined {
+  const value = c.req.query(name);
+  if (value === undefined || value === '') return undefined;
+  if (value.length > 200) throw badRequest('invalid_query', `${name} is too long`);
+  return value;
+}
+
+/** The operator API (behind bearer auth). Lists answer `{ items: [...] }`. */
+export function apiRoutes(deps: { db: Db; logger: Logger }): Hono {
+  const app = new Hono();
+  const { db } = deps;
+
+  app.get('/orders', async (c) => {
+    const status = queryParam(c, 'status');
+    if (status && !isOrderStatus(status)) throw badRequest('invalid_query', `status must be one of ${orderStatuses.join(', ')}`);
+    const limitText = queryParam(c, 'limit') ?? '100';
+    const limit = Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw badRequest('invalid_query', 'limit must be an integer 1..1000');
+    const items = await findOrders(db, { channel: queryParam(c, 'channel'), externalId: queryParam(c, 'externalId'), status, limit });
+    return c.json({ items });
+  });
+
+  app.get('/orders/:id', async (c) => {
+    const id = c.req.param('id');
+    if (!uuid.test(id)) throw notFound('order_not_found', `no order with id ${id}`);
+    const order = await getOrderSummary(db, id);
+    if (!order) throw notFound('order_not_found', `no order with id ${id}`);
+    const [timeline, reservations, exceptions] = await Promise.all([
+      orderTimeline(db, id),
+      db.query(`SELECT warehouse, sku, quantity, status, created_at AS "createdAt" FROM reservations WHERE order_id = $1 ORDER BY id`, [id]).then((r) => r.rows),
+      listExceptions(db, { orderId: id }),
+    ]);
+    return c.json({ ...order, reservations, exceptions, timeline });
+  });
+
+  app.get('/exceptions', async (c) => {
+    const items = await listExceptions(db, { status: queryParam(c, 'status'), type: queryParam(c, 'type') });
+    return c.json({ items });
+  });
+
+  app.get('/warehouses', async (c) => c.json({ items: await listWarehouses(db) }));
+  app.get('/products', async (c) => c.json({ items: await listProducts(db) }));
+
+  app.put('/products/:sku', async (c) => {
+    const sku = c.req.param('sku');
+    if (!skuPattern.test(sku)) throw badRequest('invalid_sku', 'a SKU is 1..128 characters without spaces or slashes');
+    const body = await readBody(c, validateProduct);
+    const { product, created } = await upsertProduct(db, { sku, ...body });
+    return c.json(product, created ? 201 : 200);
+  });
+
+  app.get('/inventory', async (c) => {
+    const items = await listInventory(db, { sku: queryParam(c, 'sku'), warehouse: queryParam(c, 'warehouse') });
+    return c.json({ items });
+  });
+
+  app.put('/inventory/:warehouse/:sku', async (c) => {
+    const { warehouse, sku } = c.req.param();
+    const body = await readBody(c, validateStock);
+    if (!(await warehouseExists(db, warehouse))) throw notFound('warehouse_not_found', `no warehouse ${warehouse}`);
+    if (!(await productExists(db, sku))) throw notFound('product_not_found', `no product ${sku}; create it with PUT /api/products/${sku} first`);
+    const result = await withTransaction(db, (tx) => setOnHand(tx, warehouse, sku, body.onHand));
+    if (!result.ok) {
+      throw conflict('below_reserved', `${result.reserved} units of ${sku} are reserved in ${warehouse}; on hand cannot go below that`, { reserved: result.reserved });
+    }
+    return c.json(result.row);
+  });
+
+  return app;
+}
