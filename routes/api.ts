@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { badRequest, conflict, notFound } from '../core/errors.ts';
 import { withTransaction, type Db } from '../core/db/pool.ts';
 import { listExceptions } from '../core/db/sql/exceptions.ts';
-import { listInventory, setOnHand } from '../core/db/sql/inventory.ts';
+import { listInventory, reservationsFor, setOnHand } from '../core/db/sql/inventory.ts';
 import { findOrders, getOrderSummary, orderTimeline } from '../core/db/sql/orders.ts';
 import { listProducts, listWarehouses, productExists, upsertProduct, warehouseExists } from '../core/db/sql/reference.ts';
 import { isOrderStatus, orderStatuses } from '../core/order/status.ts';
@@ -81,7 +81,7 @@ export function apiRoutes(deps: { db: Db; logger: Logger }): Hono {
     if (!order) throw notFound('order_not_found', `no order with id ${id}`);
     const [timeline, reservations, exceptions] = await Promise.all([
       orderTimeline(db, id),
-      db.query(`SELECT warehouse, sku, quantity, status, created_at AS "createdAt" FROM reservations WHERE order_id = $1 ORDER BY id`, [id]).then((r) => r.rows),
+      reservationsFor(db, id),
       listExceptions(db, { orderId: id }),
     ]);
     return c.json({ ...order, reservations, exceptions, timeline });

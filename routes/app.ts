@@ -1,6 +1,5 @@
 import { Hono } from 'hono';
 import type { Redis } from 'ioredis';
-import type { Logger } from 'pino';
 import type { Broker } from '../core/messaging/broker.ts';
 import { apiRoutes } from './api.ts';
 import { bearerAuth } from './auth.ts';

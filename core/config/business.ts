@@ -43,13 +43,13 @@ export function loadConfig(path: string): HubConfig {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new Error(`cannot read HUB_CONFIG file ${path}: ${(error as Error).message}`);
+    throw new Error(`cannot read HUB_CONFIG file ${path}: ${(error as Error).message}`, { cause: error });
   }
   let document: unknown;
   try {
     document = JSON.parse(text);
   } catch (error) {
-    throw new Error(`HUB_CONFIG file ${path} is not valid JSON: ${(error as Error).message}`);
+    throw new Error(`HUB_CONFIG file ${path} is not valid JSON: ${(error as Error).message}`, { cause: error });
   }
   return parseConfig(document, path);
 }

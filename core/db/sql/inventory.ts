@@ -60,6 +60,14 @@ export async function heldReservations(db: Queryable, orderId: string): Promise<
   return rows;
 }
 
+export interface ReservationRow { warehouse: string; sku: string; quantity: number; status: string; createdAt: Date }
+
+export async function reservationsFor(db: Queryable, orderId: string): Promise<ReservationRow[]> {
+  const { rows } = await db.query<ReservationRow>(
+    `SELECT warehouse, sku, quantity, status, created_at AS "createdAt" FROM reservations WHERE order_id = $1 ORDER BY id`, [orderId]);
+  return rows;
+}
+
 export interface InventoryRow { warehouse: string; sku: string; onHand: number; reserved: number; available: number; updatedAt: Date }
 
 export async function listInventory(db: Queryable, f: { sku?: string | undefined; warehouse?: string | undefined }): Promise<InventoryRow[]> {

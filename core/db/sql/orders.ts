@@ -112,8 +112,12 @@ export async function getOrderSummary(db: Queryable, id: string): Promise<(Order
   return rows[0];
 }
 
-export async function orderTimeline(db: Queryable, id: string) {
-  const { rows } = await db.query(
+export interface TimelineRow {
+  at: Date; type: string; fromStatus: string | null; toStatus: string | null; actor: string; reason: string | null; data: unknown;
+}
+
+export async function orderTimeline(db: Queryable, id: string): Promise<TimelineRow[]> {
+  const { rows } = await db.query<TimelineRow>(
     `SELECT at, type, from_status AS "fromStatus", to_status AS "toStatus", actor, reason, data
        FROM order_events WHERE order_id = $1 ORDER BY id`, [id]);
   return rows;

@@ -28,8 +28,12 @@ export async function seedReferenceData(db: Queryable, config: HubConfig): Promi
   }
 }
 
-export async function listWarehouses(db: Queryable) {
-  const { rows } = await db.query(
+export interface WarehouseRow {
+  code: string; name: string; lat: number; lng: number; country: string; regions: string[]; categories: string[]; priority: number; integration: string;
+}
+
+export async function listWarehouses(db: Queryable): Promise<WarehouseRow[]> {
+  const { rows } = await db.query<WarehouseRow>(
     `SELECT code, name, lat, lng, country, regions, categories, priority, integration FROM warehouses ORDER BY code`);
   return rows;
 }

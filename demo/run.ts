@@ -1,0 +1,199 @@
+/**
+ * `npm run demo [-- --orders N] [--rate R]`: the hub with its demo config, a simulated
+ * Shopify store posting signed orders over HTTP (some duplicated, some for unknown or
+ * scarce SKUs), and simulated warehouses consuming their fulfilment queues. Prints live
+ * progress; with --orders it stops once N orders have settled, prints a summary, and exits
+ * non-zero if any order was lost or sent to a warehouse twice.
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import amqp from 'amqplib';
+import { pino } from 'pino';
+import { readEnv } from '../core/config/env.ts';
+import { loadConfig } from '../core/config/business.ts';
+import { dropSchema } from '../core/db/migrate.ts';
+import { createPool } from '../core/db/pool.ts';
+import { deleteTopology } from '../core/messaging/broker.ts';
+import { hubTopology, names } from '../core/messaging/topology.ts';
+import { startHub } from '../core/hub.ts';
+import { shopifyOrderJson, signedHeaders, type DemoOrderSpec } from './shopify-store.ts';
+
+const { values } = parseArgs({
+  options: { orders: { type: 'string' }, rate: { type: 'string', default: '25' }, 'keep-data': { type: 'boolean', default: false } },
+});
+const target = values.orders === undefined ? Infinity : Number(values.orders);
+const rate = Number(values.rate);
+if (!(target > 0) || !(rate > 0)) {
+  console.error('usage: npm run demo -- [--orders N] [--rate orders-per-second]');
+  process.exit(2);
+}
+
+const secret = process.env.SHOPIFY_WEBHOOK_SECRET || `demo-${randomBytes(8).toString('hex')}`;
+const adminToken = process.env.HUB_ADMIN_TOKEN || `demo-${randomBytes(8).toString('hex')}`;
+const env = readEnv({
+  ...process.env,
+  HUB_NAMESPACE: process.env.HUB_NAMESPACE || 'demo',
+  SHOPIFY_WEBHOOK_SECRET: secret,
+  HUB_ADMIN_TOKEN: adminToken,
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+});
+const config = loadConfig(env.configPath);
+const ns = env.namespace;
+
+// Start from a clean namespace so stock and counts are the demo's own.
+if (!values['keep-data']) {
+  const db = createPool(env.databaseUrl, ns, 1);
+  await dropSchema(db, ns);
+  await db.end();
+  await deleteTopology(env.amqpUrl, hubTopology(ns, { retryDelaysMs: config.retry.delaysMs, warehouses: config.warehouses.map((w) => w.code) })).catch(() => {});
+}
+
+const hub = await startHub(env, { logger: pino({ level: env.logLevel, base: { ns } }), port: process.env.PORT ? env.port : 0, config });
+const base = `http://127.0.0.1:${hub.port}`;
+console.log(`order hub demo · namespace ${ns} · API ${base} (Authorization: Bearer ${adminToken})`);
+console.log(`try: curl -s -H 'Authorization: Bearer ${adminToken}' ${base}/api/orders?status=on_hold`);
+
+// ── simulated warehouses ────────────────────────────────────────────────────────────
+const requestsByOrder = new Map<string, number>();
+const receivedAt = new Map<string, number>();
+const byWarehouse = new Map<string, number>();
+const wms = await amqp.connect(env.amqpUrl, { clientProperties: { connection_name: `${ns}-demo-warehouses` } });
+const wmsChannel = await wms.createChannel();
+for (const w of config.warehouses) {
+  await wmsChannel.consume(names(ns).warehouse(w.code), (message) => {
+    if (!message) return;
+    const event = JSON.parse(message.content.toString('utf8')) as { data: { externalOrderId: string } };
+    const id = event.data.externalOrderId;
+    requestsByOrder.set(id, (requestsByOrder.get(id) ?? 0) + 1);
+    if (!receivedAt.has(id)) receivedAt.set(id, Date.now());
+    byWarehouse.set(w.code, (byWarehouse.get(w.code) ?? 0) + 1);
+    wmsChannel.ack(message);
+  });
+}
+
+// ── simulated store ─────────────────────────────────────────────────────────────────
+const catalog = config.products.filter((p) => p.sku !== 'LIMITED-PRINT');
+const destinations = [
+  { country: 'US', province: 'KY', city: 'Louisville', zip: '40202', currency: 'USD', weight: 6 },
+  { country: 'US', province: 'NV', city: 'Reno', zip: '89501', currency: 'USD', weight: 2 },
+  { country: 'CA', province: 'ON', city: 'Ottawa', zip: 'K2H7A8', currency: 'CAD', weight: 1 },
+  { country: 'DE', province: 'SN', city: 'Leipzig', zip: '04109', currency: 'EUR', weight: 2 },
+];
+const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
+const weighted = destinations.flatMap((d) => Array<typeof d>(d.weight).fill(d));
+const sentAt = new Map<string, number>();
+let sent = 0;
+let duplicatesSent = 0;
+let rejectedByHub = 0;
+let nextId = 9_007_199_254_740_993n; // above 2^53 on purpose
+
+function nextOrder(): DemoOrderSpec {
+  const d = pick(weighted);
+  const roll = Math.random();
+  const lines = Array.from({ length: 1 + Math.floor(Math.random() * 3) }, () => {
+    const p = pick(catalog);
+    return { sku: p.sku, name: p.name, price: (5 + Math.floor(Math.random() * 9000) / 100).toFixed(2), quantity: 1 + Math.floor(Math.random() * 2) };
+  });
+  if (roll < 0.04) lines.push({ sku: `UNKNOWN-${Math.floor(Math.random() * 100)}`, name: 'Not in the catalog', price: '9.99', quantity: 1 });
+  else if (roll < 0.08) lines.push({ sku: 'LIMITED-PRINT', name: 'Limited art print', price: '49.00', quantity: 1 });
+  const id = nextId;
+  nextId += 1n + BigInt(Math.floor(Math.random() * 1000));
+  return { id, lines, ...d, email: `buyer${id % 10000n}@example.com` };
+}
+
+async function deliver(body: string, eventId: string): Promise<void> {
+  // Retry like Shopify does: anything but a 2xx is sent again, with the same event id.
+  for (let attempt = 0; attempt < 8; attempt++) {
+    try {
+      const response = await fetch(`${base}/webhooks/orders/shopify`, { method: 'POST', body, headers: signedHeaders(body, secret, eventId) });
+      if (response.ok) return;
+      if (response.status >= 400 && response.status < 500) {
+        rejectedByHub++;
+        return;
+      }
+    } catch {
+      // connection refused or reset: retry
+    }
+    await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+  }
+}
+
+const inFlight = new Set<Promise<void>>();
+const storeTimer = setInterval(() => {
+  if (sent >= target) return;
+  const spec = nextOrder();
+  const body = shopifyOrderJson(spec, new Date());
+  const eventId = randomBytes(8).toString('hex');
+  sentAt.set(spec.id.toString(), Date.now());
+  sent++;
+  const deliveries = [deliver(body, eventId)];
+  if (Math.random() < 0.1) {
+    duplicatesSent++;
+    deliveries.push(deliver(body, eventId)); // an at-least-once platform delivers twice
+  }
+  const work = Promise.all(deliveries).then(() => {});
+  inFlight.add(work);
+  void work.finally(() => inFlight.delete(work));
+}, 1000 / rate);
+
+// ── live progress ───────────────────────────────────────────────────────────────────
+const settledStatuses = ['released', 'on_hold', 'backordered', 'rejected', 'cancelled'];
+const started = Date.now();
+async function statusCounts(): Promise<Record<string, number>> {
+  const { rows } = await hub.db.query<{ status: string; n: number }>('SELECT status, count(*) AS n FROM orders GROUP BY status');
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}
+async function progress(): Promise<{ settled: number; counts: Record<string, number> }> {
+  const counts = await statusCounts();
+  const settled = settledStatuses.reduce((s, k) => s + (counts[k] ?? 0), 0);
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  const seconds = (Date.now() - started) / 1000;
+  const line = [
+    `[${seconds.toFixed(0).padStart(3)}s]`,
+    `sent ${sent} (+${duplicatesSent} dup)`,
+    `orders ${total}`,
+    ...Object.entries(counts).sort().map(([k, v]) => `${k} ${v}`),
+    `to warehouses ${[...requestsByOrder.values()].reduce((a, b) => a + b, 0)}`,
+    `${(total / seconds).toFixed(1)} orders/s`,
+  ].join(' · ');
+  process.stdout.write(process.stdout.isTTY ? `\r${line}\x1b[K` : `${line}\n`);
+  return { settled, counts };
+}
+
+let stopping = false;
+async function finish(code: number): Promise<never> {
+  stopping = true;
+  clearInterval(storeTimer);
+  clearInterval(progressTimer);
+  await Promise.allSettled([...inFlight]);
+  await wms.close().catch(() => {});
+  await hub.stop();
+  process.exit(code);
+}
+process.on('SIGINT', () => void finish(0));
+process.on('SIGTERM', () => void finish(0));
+
+const progressTimer = setInterval(() => {
+  if (stopping) return;
+  void progress().then(async ({ settled, counts }) => {
+    if (target === Infinity || sent < target || settled < target || inFlight.size > 0) return;
+    const released = counts.released ?? 0;
+    if (requestsByOrder.size < released) return; // a request is still on its way to the warehouse
+    stopping = true;
+    process.stdout.write('\n');
+    const twice = [...requestsByOrder.values()].filter((n) => n > 1).length;
+    const latencies = [...receivedAt].map(([id, at]) => at - (sentAt.get(id) ?? at)).sort((a, b) => a - b);
+    const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    const lost = sent - rejectedByHub - total;
+    const { rows: exceptions } = await hub.db.query<{ type: string; n: number }>(`SELECT type, count(*) AS n FROM exceptions GROUP BY type ORDER BY type`);
+    console.log('\nsummary');
+    console.log(`  orders sent ${sent}, duplicate deliveries ${duplicatesSent}, refused by the hub ${rejectedByHub}`);
+    console.log(`  orders in the hub ${total}: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    console.log(`  fulfilment requests: ${[...byWarehouse].map(([k, v]) => `${k} ${v}`).join(', ')}; orders requested twice: ${twice}`);
+    console.log(`  exceptions for a person: ${exceptions.map((e) => `${e.type} ${e.n}`).join(', ') || 'none'}`);
+    console.log(`  webhook → warehouse latency: p50 ${pct(0.5)} ms, p95 ${pct(0.95)} ms, p99 ${pct(0.99)} ms`);
+    console.log(`  lost ${lost}, duplicated ${twice}`);
+    await finish(lost === 0 && twice === 0 ? 0 : 1);
+  });
+}, 1000);
