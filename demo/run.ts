@@ -40,8 +40,12 @@ const env = readEnv({
 const config = loadConfig(env.configPath);
 const ns = env.namespace;
 
-// Start from a clean namespace so stock and counts are the demo's own.
+// Start from a clean namespace so stock and counts are the demo's own — never someone else's.
 if (!values['keep-data']) {
+  if (!ns.startsWith('demo')) {
+    console.error(`the demo resets its namespace; "${ns}" does not start with "demo". Set HUB_NAMESPACE=demo… or pass --keep-data.`);
+    process.exit(2);
+  }
   const db = createPool(env.databaseUrl, ns, 1);
   await dropSchema(db, ns);
   await db.end();

@@ -52,7 +52,7 @@ function scalar(v: unknown): string {
 }
 
 const composeText = readFileSync(composePath, 'utf8');
-const compose = obj(parse(composeText) as unknown, 'compose.yaml');
+const compose = obj(parse(composeText, { merge: true }) as unknown, 'compose.yaml');
 const services = obj(compose.services, 'services');
 
 function service(name: string): Obj {
@@ -172,7 +172,7 @@ describe('compose.yaml', () => {
 
     it('names every required variable', () => {
       for (const name of REQUIRED_ENV) expect(env, name).toHaveProperty(name);
-      expect(env.HUB_NAMESPACE).toBe('${HUB_NAMESPACE:-hub}');
+      expect(env.HUB_NAMESPACE).toBe(app === 'hub' ? '${HUB_NAMESPACE:-hub}' : '${DEMO_NAMESPACE:-demo}');
     });
 
     it.each(Object.keys(URL_TARGETS) as (keyof typeof URL_TARGETS)[])(
@@ -191,8 +191,11 @@ describe('compose.yaml', () => {
     );
   });
 
-  it('gives hub and demo the same environment', () => {
-    expect(environment('demo')).toEqual(environment('hub'));
+  it('gives hub and demo the same environment, but a namespace of the demo\'s own', () => {
+    const { HUB_NAMESPACE: demoNamespace, ...demo } = environment('demo');
+    const { HUB_NAMESPACE: hubNamespace, ...hub } = environment('hub');
+    expect(demo).toEqual(hub);
+    expect(demoNamespace).not.toEqual(hubNamespace);
   });
 });
 
