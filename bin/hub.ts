@@ -36,6 +36,8 @@ async function main(): Promise<number> {
       const roles = (values.role ?? [...allRoles]) as Role[];
       const unknown = roles.filter((r) => !allRoles.includes(r));
       if (unknown.length) throw new Error(`unknown role ${unknown.join(', ')}; ${usage}`);
+      // A stray rejection is a bug to log, not a reason to drop every in-flight message.
+      process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
       const hub = await startHub(env, { roles, logger });
       let stopping = false;
       const shutdown = (signal: string) => {

@@ -4,6 +4,7 @@ import type { Broker } from '../core/messaging/broker.ts';
 import { apiRoutes } from './api.ts';
 import { bearerAuth } from './auth.ts';
 import { healthRoutes } from './health.ts';
+import { openApiDocument } from './openapi.ts';
 import { onError, problemResponse } from './problem.ts';
 import { webhookRoutes, type WebhookDeps } from './webhooks.ts';
 
@@ -20,6 +21,7 @@ export function createApp(deps: AppDeps): Hono {
   app.onError(onError((error) => log.error({ err: error }, 'request failed')));
   app.notFound((c) => problemResponse({ type: 'about:blank', title: 'Not Found', status: 404, detail: `no route for ${c.req.method} ${c.req.path}` }));
   app.route('/', healthRoutes(deps));
+  app.get('/openapi.json', (c) => c.json(openApiDocument));
   app.route('/webhooks', webhookRoutes(deps));
   app.use('/api/*', bearerAuth(deps.adminToken));
   app.route('/api', apiRoutes(deps));

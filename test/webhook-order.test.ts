@@ -229,3 +229,15 @@ describe('operator API', () => {
     expect(metrics).toMatch(/hub_orders\{status="released"\} \d+/);
   });
 });
+
+describe('the OpenAPI document', () => {
+  it('describes every route the app serves', async () => {
+    const doc = (await (await hub.app.request('/openapi.json')).json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    expect(doc.openapi).toBe('3.1.0');
+    const routes = hub.app.routes
+      .filter((r) => r.method !== 'ALL' && r.path !== '/openapi.json')
+      .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:([a-zA-Z]+)/g, '{$1}')}`);
+    const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`));
+    expect(new Set(routes)).toEqual(new Set(documented));
+  });
+});

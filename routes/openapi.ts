@@ -1,0 +1,106 @@
+import { canonicalOrderSchema } from '../schemas/canonical-order.ts';
+import { orderStatuses, paymentStatuses, fulfillmentStatuses } from '../core/order/status.ts';
+
+const problem = { $ref: '#/components/schemas/Problem' };
+const problemResponse = (description: string) => ({ description, content: { 'application/problem+json': { schema: problem } } });
+const json = (schema: unknown, description = 'OK') => ({ description, content: { 'application/json': { schema } } });
+const list = (item: unknown) => json({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: item } } });
+const auth = [{ bearer: [] }];
+const unauthorized = { 401: problemResponse('missing or wrong bearer token') };
+
+/** The OpenAPI 3.1 description of the hub's HTTP surface, served at `GET /openapi.json`. */
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: { title: 'Order hub', version: '0.1.0', description: 'Webhooks in, operator API, health. Errors are RFC 9457 problem documents.' },
+  components: {
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'HUB_ADMIN_TOKEN' } },
+    schemas: {
+      Problem: {
+        type: 'object', required: ['type', 'title', 'status'],
+        properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, code: { type: 'string' } },
+      },
+      CanonicalOrder: { ...canonicalOrderSchema, $id: undefined },
+      OrderSummary: {
+        type: 'object',
+        required: ['id', 'orderNumber', 'channel', 'externalId', 'status', 'paymentStatus', 'fulfillmentStatus'],
+        properties: {
+          id: { type: 'string', format: 'uuid' }, orderNumber: { type: 'string' }, channel: { type: 'string' }, externalId: { type: 'string' },
+          status: { enum: orderStatuses }, paymentStatus: { enum: paymentStatuses }, fulfillmentStatus: { enum: fulfillmentStatuses },
+          warehouse: { type: ['string', 'null'] }, currency: { type: 'string' }, grandTotal: { type: 'integer', description: 'minor units' },
+        },
+      },
+      InventoryRow: {
+        type: 'object', required: ['warehouse', 'sku', 'onHand', 'reserved', 'available'],
+        properties: { warehouse: { type: 'string' }, sku: { type: 'string' }, onHand: { type: 'integer' }, reserved: { type: 'integer' }, available: { type: 'integer' } },
+      },
+      Product: {
+        type: 'object', required: ['sku', 'name', 'category', 'weightGrams'],
+        properties: { sku: { type: 'string' }, name: { type: 'string' }, category: { type: 'string' }, weightGrams: { type: 'integer' } },
+      },
+    },
+  },
+  paths: {
+    '/webhooks/orders/{source}': {
+      post: {
+        summary: 'An order webhook from a channel (e.g. shopify), signed as the platform signs it',
+        parameters: [{ name: 'source', in: 'path', required: true, schema: { type: 'string' } }],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+        responses: {
+          200: json({ type: 'object', properties: { status: { enum: ['accepted', 'duplicate', 'ignored'] }, id: { type: 'integer' } } }, 'stored (or already stored)'),
+          400: problemResponse('malformed JSON; kept raw with an exception'),
+          401: problemResponse('bad signature; nothing stored'),
+          404: problemResponse('unknown channel'),
+          413: problemResponse('body over the limit'),
+          422: problemResponse('payload does not map to an order; kept raw with an exception'),
+          503: problemResponse('the channel secret is not configured; retry later'),
+        },
+      },
+    },
+    '/health': { get: { summary: 'The process is up', responses: { 200: json({ type: 'object' }) } } },
+    '/ready': { get: { summary: 'Postgres, Redis and RabbitMQ reachable', responses: { 200: json({ type: 'object' }), 503: json({ type: 'object' }, 'not ready') } } },
+    '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format', content: { 'text/plain': {} } } } } },
+    '/api/orders': {
+      get: {
+        security: auth, summary: 'Search orders',
+        parameters: ['channel', 'externalId', 'status', 'limit'].map((name) => ({ name, in: 'query', schema: { type: 'string' } })),
+        responses: { 200: list({ $ref: '#/components/schemas/OrderSummary' }), 400: problemResponse('bad query'), ...unauthorized },
+      },
+    },
+    '/api/orders/{id}': {
+      get: {
+        security: auth, summary: 'One order with lines, reservations, exceptions and its timeline',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+        responses: { 200: json({ $ref: '#/components/schemas/OrderSummary' }), 404: problemResponse('no such order'), ...unauthorized },
+      },
+    },
+    '/api/exceptions': { get: { security: auth, summary: 'Exceptions with owner and deadline', responses: { 200: list({ type: 'object' }), ...unauthorized } } },
+    '/api/warehouses': { get: { security: auth, summary: 'Warehouses', responses: { 200: list({ type: 'object' }), ...unauthorized } } },
+    '/api/products': { get: { security: auth, summary: 'Products', responses: { 200: list({ $ref: '#/components/schemas/Product' }), ...unauthorized } } },
+    '/api/products/{sku}': {
+      put: {
+        security: auth, summary: 'Create or update a product',
+        parameters: [{ name: 'sku', in: 'path', required: true, schema: { type: 'string' } }],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['name', 'category', 'weightGrams'] } } } },
+        responses: { 200: json({ $ref: '#/components/schemas/Product' }), 201: json({ $ref: '#/components/schemas/Product' }, 'created'), 400: problemResponse('invalid body'), ...unauthorized },
+      },
+    },
+    '/api/inventory': {
+      get: {
+        security: auth, summary: 'Stock by warehouse and SKU',
+        parameters: ['sku', 'warehouse'].map((name) => ({ name, in: 'query', schema: { type: 'string' } })),
+        responses: { 200: list({ $ref: '#/components/schemas/InventoryRow' }), ...unauthorized },
+      },
+    },
+    '/api/inventory/{warehouse}/{sku}': {
+      put: {
+        security: auth, summary: 'Set on-hand stock (never below reserved)',
+        parameters: ['warehouse', 'sku'].map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['onHand'], properties: { onHand: { type: 'integer', minimum: 0 } } } } } },
+        responses: {
+          200: json({ $ref: '#/components/schemas/InventoryRow' }), 400: problemResponse('invalid body'),
+          404: problemResponse('unknown warehouse or product'), 409: problemResponse('below reserved'), ...unauthorized,
+        },
+      },
+    },
+  },
+} as const;
