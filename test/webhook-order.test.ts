@@ -47,7 +47,7 @@ describe('a signed Shopify orders/create webhook', () => {
     await settled(hub);
     const [order] = await ordersFor(bigId);
     expect(order).toMatchObject({ externalId: bigId, status: 'released', paymentStatus: 'paid', fulfillmentStatus: 'requested' });
-    expect(order!.orderNumber).toMatch(/^HUB-\d{8}-\d{6}$/);
+    expect(order!.orderNumber).toMatch(/^HUB-\d{8}-\d{8}$/);
     expect(request).toMatchObject({
       specversion: '1.0', type: 'fulfillment.requested', subject: order!.id, datacontenttype: 'application/json',
       data: {

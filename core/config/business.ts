@@ -16,17 +16,18 @@ export function parseConfig(document: unknown, origin = 'config'): HubConfig {
   }
   const config = document;
   const problems: string[] = [];
-  const duplicates = (label: string, values: string[]) => {
-    const seen = new Set<string>();
-    for (const v of values) {
-      if (seen.has(v)) problems.push(`${label} "${v}" is defined twice`);
-      seen.add(v);
-    }
+  const duplicates = (list: string, field: string, values: string[]) => {
+    const first = new Map<string, number>();
+    values.forEach((v, i) => {
+      const at = first.get(v);
+      if (at !== undefined) problems.push(`/${list}/${i}/${field} "${v}" is defined twice (first at /${list}/${at}/${field})`);
+      else first.set(v, i);
+    });
   };
-  duplicates('warehouse', config.warehouses.map((w) => w.code));
-  duplicates('product', config.products.map((p) => p.sku));
-  duplicates('channel', config.channels.map((c) => c.code));
-  duplicates('carrier', config.carriers.map((c) => c.code));
+  duplicates('warehouses', 'code', config.warehouses.map((w) => w.code));
+  duplicates('products', 'sku', config.products.map((p) => p.sku));
+  duplicates('channels', 'code', config.channels.map((c) => c.code));
+  duplicates('carriers', 'code', config.carriers.map((c) => c.code));
   const warehouses = new Set(config.warehouses.map((w) => w.code));
   const skus = new Set(config.products.map((p) => p.sku));
   config.stock.forEach((s, i) => {
@@ -56,6 +57,6 @@ export function loadConfig(path: string): HubConfig {
 
 /** The owner and deadline an exception type gets, from the SOP (falls back to `default`). */
 export function sopFor(config: HubConfig, exceptionType: string): SopEntry {
-  const sop = config.sop as Record<string, SopEntry | undefined> & { default: SopEntry };
-  return sop[exceptionType] ?? sop.default;
+  const sop = config.sop as Record<string, SopEntry> & { default: SopEntry };
+  return Object.hasOwn(sop, exceptionType) ? sop[exceptionType]! : sop.default;
 }

@@ -24,10 +24,12 @@ export const namespacePattern = /^[a-z][a-z0-9_]{0,39}$/;
  * `process.env`. Throws with every problem listed, so a misconfigured deploy fails at start.
  */
 export function readEnv(env: NodeJS.ProcessEnv = process.env): HubEnv {
+  // docker compose passes `${VAR:-}` through as an empty string: empty means unset.
+  const read = (name: string): string | undefined => env[name]?.trim() || undefined;
   const problems: string[] = [];
-  const port = Number(env.PORT ?? 8080);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`PORT must be an integer 0..65535, got "${env.PORT}"`);
-  const namespace = env.HUB_NAMESPACE ?? 'hub';
+  const port = Number(read('PORT') ?? 8080);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`PORT must be an integer 0..65535, got "${read('PORT')}"`);
+  const namespace = read('HUB_NAMESPACE') ?? 'hub';
   if (!namespacePattern.test(namespace)) {
     problems.push(`HUB_NAMESPACE must match ${namespacePattern} (it names a Postgres schema), got "${namespace}"`);
   }
@@ -37,14 +39,14 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): HubEnv {
     if (value && /_(WEBHOOK_SECRET|HMAC_KEY|SECRET)$/.test(name)) secrets[name] = value;
   }
   return {
-    amqpUrl: env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
-    databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-    redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    amqpUrl: read('AMQP_URL') ?? 'amqp://guest:guest@127.0.0.1:5672',
+    databaseUrl: read('DATABASE_URL') ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    redisUrl: read('REDIS_URL') ?? 'redis://127.0.0.1:6379',
     port,
     namespace,
-    configPath: env.HUB_CONFIG || defaultConfigPath,
-    adminToken: env.HUB_ADMIN_TOKEN || undefined,
+    configPath: read('HUB_CONFIG') ?? defaultConfigPath,
+    adminToken: read('HUB_ADMIN_TOKEN'),
     secrets,
-    logLevel: env.LOG_LEVEL ?? 'info',
+    logLevel: read('LOG_LEVEL') ?? 'info',
   };
 }

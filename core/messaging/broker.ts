@@ -1,4 +1,4 @@
-import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import type { Logger } from 'pino';
 import type { Topology } from './topology.ts';
 
@@ -114,4 +114,45 @@ export async function deleteTopology(url: string, topology: Topology): Promise<v
   } finally {
     await connection.close();
   }
+}
+
+/**
+ * Opens a channel, runs `onOpen` on it, and keeps it open for the life of the connection:
+ * when the broker closes just this channel (a consumer timeout, a cancelled consumer), it
+ * is reopened after a pause. When the whole connection goes, the broker's recovery runs
+ * the attachment again on the new connection, so this one stops trying.
+ */
+export async function keepChannel<C extends Channel>(
+  connection: ChannelModel,
+  open: () => Promise<C>,
+  onOpen: (channel: C) => Promise<void>,
+  options: { stopped: () => boolean; logger: Logger; retryMs?: number },
+): Promise<void> {
+  let connectionClosed = false;
+  connection.once('close', () => {
+    connectionClosed = true;
+  });
+  const reopenLater = () => {
+    setTimeout(() => {
+      if (options.stopped() || connectionClosed) return;
+      openOnce().catch((error: unknown) => {
+        options.logger.warn({ err: (error as Error).message }, 'cannot reopen channel yet');
+        reopenLater();
+      });
+    }, options.retryMs ?? 1_000).unref();
+  };
+  const openOnce = async () => {
+    const channel = await open();
+    channel.on('error', () => {});
+    channel.once('close', () => {
+      // Let a connection close be seen first: then recovery, not this, takes over.
+      setImmediate(() => {
+        if (options.stopped() || connectionClosed) return;
+        options.logger.warn('channel closed by the broker; reopening it');
+        reopenLater();
+      });
+    });
+    await onOpen(channel);
+  };
+  await openOnce();
 }

@@ -5,6 +5,7 @@ import { withTransaction, type Db, type Tx } from '../db/pool.ts';
 import { recordProcessed } from '../db/sql/inbox.ts';
 import { parseCloudEvent, type CloudEvent } from './cloudevent.ts';
 import type { Decision } from './decision.ts';
+import { keepChannel } from './broker.ts';
 import { names, retryDelayFor } from './topology.ts';
 
 export interface Delivery {
@@ -97,6 +98,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         log.info({ id: message.properties.messageId, attempt, delay: waitDelay, reason: decision.reason }, 'retry scheduled');
       } else {
         headers[attemptHeader] = attempt;
+        headers['x-hub-parked'] = true;
         ch.publish(n.parking, options.queue, message.content, properties);
         log.warn({ id: message.properties.messageId, attempt, reason: decision.reason }, 'message parked');
       }
@@ -109,21 +111,25 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   return {
     async attach(connection) {
       if (stopping) return;
-      const ch = await connection.createConfirmChannel();
-      ch.on('error', () => {});
-      await ch.prefetch(options.prefetch ?? 20);
-      channel = ch;
-      const reply = await ch.consume(options.queue, (message) => {
-        if (!message) return; // consumer cancelled by the broker (queue deleted)
-        const work = handle(ch, message).catch((error: unknown) => {
-          // The channel died under us: the broker redelivers the message, the inbox keeps
-          // the redelivery from having a second effect.
-          log.warn({ err: (error as Error).message }, 'could not settle message; it will be redelivered');
+      await keepChannel(connection, () => connection.createConfirmChannel(), async (ch) => {
+        await ch.prefetch(options.prefetch ?? 20);
+        channel = ch;
+        const reply = await ch.consume(options.queue, (message) => {
+          if (!message) {
+            // The broker cancelled the consumer (queue deleted or failed over): reopen.
+            void ch.close().catch(() => {});
+            return;
+          }
+          const work = handle(ch, message).catch((error: unknown) => {
+            // The channel died under us: the broker redelivers the message, the inbox keeps
+            // the redelivery from having a second effect.
+            log.warn({ err: (error as Error).message }, 'could not settle message; it will be redelivered');
+          });
+          inFlight.add(work);
+          void work.finally(() => inFlight.delete(work));
         });
-        inFlight.add(work);
-        void work.finally(() => inFlight.delete(work));
-      });
-      consumerTag = reply.consumerTag;
+        consumerTag = reply.consumerTag;
+      }, { stopped: () => stopping, logger: log });
     },
     async stop() {
       stopping = true;

@@ -36,8 +36,11 @@ export const transitions: Readonly<Record<OrderStatus, readonly OrderStatus[]>> 
   returned: [],
 };
 
-/** Statuses an order never leaves on its own. */
-export const finalStatuses: readonly OrderStatus[] = ['rejected', 'cancelled', 'completed', 'returned'];
+/**
+ * Statuses an order never leaves. `completed` is where the happy path ends, but a return
+ * can still reopen it (after-sales), so it is not among them.
+ */
+export const finalStatuses: readonly OrderStatus[] = ['rejected', 'cancelled', 'returned'];
 
 export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
   return transitions[from].includes(to);

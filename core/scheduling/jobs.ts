@@ -22,17 +22,20 @@ export type RunOutcome = { ran: false; reason: 'locked' } | { ran: true; ok: boo
 export async function runJobOnce(deps: { db: Db; redis: Redis; namespace: string; logger: Logger }, job: Job): Promise<RunOutcome> {
   const lock = await acquireLock(deps.redis, `${deps.namespace}:lock:job:${job.name}`, job.lockMs);
   if (!lock) return { ran: false, reason: 'locked' };
-  const { rows } = await deps.db.query<{ id: number }>(
-    `INSERT INTO job_runs (job, started_at, outcome) VALUES ($1, now(), 'running') RETURNING id`, [job.name]);
-  const runId = rows[0]!.id;
+  let runId: number | undefined;
   try {
+    const { rows } = await deps.db.query<{ id: number }>(
+      `INSERT INTO job_runs (job, started_at, outcome) VALUES ($1, now(), 'running') RETURNING id`, [job.name]);
+    runId = rows[0]!.id;
     const counts = await job.run();
     await deps.db.query(`UPDATE job_runs SET finished_at = now(), outcome = 'ok', counts = $2 WHERE id = $1`, [runId, JSON.stringify(counts)]);
     return { ran: true, ok: true, counts };
   } catch (error) {
     const message = (error as Error).message;
     deps.logger.warn({ job: job.name, err: message }, 'scheduled job failed');
-    await deps.db.query(`UPDATE job_runs SET finished_at = now(), outcome = 'failed', error = $2 WHERE id = $1`, [runId, message]).catch(() => {});
+    if (runId !== undefined) {
+      await deps.db.query(`UPDATE job_runs SET finished_at = now(), outcome = 'failed', error = $2 WHERE id = $1`, [runId, message]).catch(() => {});
+    }
     return { ran: true, ok: false, counts: {}, error: message };
   } finally {
     await lock.release().catch(() => {});

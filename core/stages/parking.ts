@@ -5,6 +5,7 @@ import type { HubConfig } from '../../schemas/config.ts';
 import { sopFor } from '../config/business.ts';
 import type { Db } from '../db/pool.ts';
 import { openException } from '../db/sql/exceptions.ts';
+import { keepChannel } from '../messaging/broker.ts';
 import { names } from '../messaging/topology.ts';
 
 /** What the broker or the consume adapter wrote on a parked message about why it is there. */
@@ -12,10 +13,15 @@ export function describeParked(message: ConsumeMessage) {
   const headers = message.properties.headers ?? {};
   const deaths = Array.isArray(headers['x-death']) ? (headers['x-death'] as { queue?: string; reason?: string; count?: number }[]) : [];
   const death = deaths.find((d) => d.reason === 'delivery_limit' || d.reason === 'rejected');
-  const queue = typeof headers['x-hub-queue'] === 'string' ? headers['x-hub-queue'] : death?.queue ?? message.fields.routingKey;
-  const reason = typeof headers['x-hub-reason'] === 'string'
+  // Only a message the consume adapter parked itself carries a trustworthy x-hub-reason;
+  // on anything else those headers are left over from an earlier retry, and the broker's
+  // x-death entry tells the real story (a consumer that kept failing on it).
+  const parkedByHub = headers['x-hub-parked'] === true && !death;
+  const queue = parkedByHub && typeof headers['x-hub-queue'] === 'string' ? headers['x-hub-queue'] : death?.queue ?? message.fields.routingKey;
+  const reason = parkedByHub && typeof headers['x-hub-reason'] === 'string'
     ? headers['x-hub-reason']
-    : death ? `the broker dead-lettered it from ${death.queue ?? '?'} (${death.reason ?? '?'}): the consumer failed on it repeatedly` : 'unknown';
+    : death ? `the broker dead-lettered it from ${death.queue ?? '?'} (${death.reason ?? '?'}): its consumer failed on it ${death.count ?? 'several'} times` : 'unknown';
+  const attempts = parkedByHub ? Number(headers['x-hub-attempt'] ?? 1) : Number(death?.count ?? headers['x-hub-attempt'] ?? 1);
   const messageId = message.properties.messageId ? String(message.properties.messageId) : `sha256:${createHash('sha256').update(message.content).digest('hex')}`;
   let subject: string | undefined;
   try {
@@ -29,7 +35,7 @@ export function describeParked(message: ConsumeMessage) {
     messageId,
     queue,
     reason,
-    attempts: Number(headers['x-hub-attempt'] ?? death?.count ?? 1),
+    attempts,
     routingKey: message.fields.routingKey,
     orderId: subject,
     excerpt: message.content.subarray(0, 2048).toString('utf8'),
@@ -44,12 +50,13 @@ export function describeParked(message: ConsumeMessage) {
  */
 export function createParkingRecorder(deps: { db: Db; namespace: string; config: HubConfig; logger: Logger; now: () => Date }) {
   const log = deps.logger.child({ component: 'parking-recorder' });
-  return async (connection: ChannelModel): Promise<void> => {
-    const channel = await connection.createChannel();
-    channel.on('error', () => {});
+  return (connection: ChannelModel): Promise<void> => keepChannel(connection, () => connection.createChannel(), async (channel) => {
     await channel.prefetch(10);
     await channel.consume(names(deps.namespace).parkingAudit, (message) => {
-      if (!message) return;
+      if (!message) {
+        void channel.close().catch(() => {});
+        return;
+      }
       const parked = describeParked(message);
       const sop = sopFor(deps.config, 'poison_message');
       openException(deps.db, {
@@ -69,5 +76,5 @@ export function createParkingRecorder(deps: { db: Db; namespace: string; config:
         },
       );
     });
-  };
+  }, { stopped: () => false, logger: log });
 }
