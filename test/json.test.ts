@@ -2,15 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HubError } from '../core/errors.ts';
 import { MAX_JSON_DEPTH, parseJsonLossless } from '../core/json.ts';
+import { thrownBy } from './support/errors.ts';
 
-function thrownBy(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
 
 /** true when `value` holds a number that JSON text would spell as an unsafe integer */
 function hasUnsafeInteger(value: unknown): boolean {

@@ -2,19 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HubError } from '../core/errors.ts';
 import { currencyExponent, formatMinorUnits, toMinorUnits } from '../core/money.ts';
+import { thrownBy } from './support/errors.ts';
 
 /** one currency per exponent the tests care about */
 const CURRENCY_BY_EXPONENT = { 0: 'JPY', 2: 'USD', 3: 'KWD' } as const;
 const anyCurrency = fc.constantFrom('JPY', 'USD', 'KWD');
 
-function thrownBy(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
 
 function errorCodeOf(run: () => unknown): string | undefined {
   const error = thrownBy(run);

@@ -12,17 +12,10 @@ import {
   transitions,
   type OrderStatus,
 } from '../core/order/status.ts';
+import { thrownBy } from './support/errors.ts';
 
 const anyStatus = fc.constantFrom(...orderStatuses);
 
-function thrownBy(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
 
 /** Every status reachable from `start` by following the transitions table (breadth first). */
 function reachableFrom(start: OrderStatus): Set<OrderStatus> {

@@ -72,15 +72,8 @@ export async function appendOrderEvent(tx: Queryable, e: TimelineEntry): Promise
   );
 }
 
-export interface OrderSummary {
-  id: string;
-  orderNumber: string;
-  channel: string;
-  externalId: string;
-  status: OrderStatus;
-  paymentStatus: PaymentStatus;
-  fulfillmentStatus: FulfillmentStatus;
-  warehouse: string | null;
+/** An order as lists show it: the record's state without the canonical data, plus totals and times. */
+export interface OrderSummary extends Omit<OrderRecord, 'order'> {
   currency: string;
   grandTotal: number;
   customerEmail: string | null;
