@@ -1,11 +1,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { Ajv } from 'ajv';
-import addFormats from 'ajv-formats';
 import type { InputProblem } from '../core/errors.ts';
 import { HubError } from '../core/errors.ts';
 import { currencyExponent, toMinorUnits } from '../core/money.ts';
 import {
-  canonicalOrderSchema,
   channelPaymentStatuses,
   type Address,
   type CanonicalLine,
@@ -13,16 +10,27 @@ import {
   type ChannelPaymentStatus,
   type PaymentMethod,
 } from '../schemas/canonical-order.ts';
-import type { InboundDelivery, InboundRequest, NormalizeResult, OrderConnector } from './types.ts';
+import { at, createReader, firstOf, idDigits, type At, type Reader } from './reader.ts';
+import type { InboundDelivery, InboundRequest, NormalizeResult, OrderConnector, OrderIntent } from './types.ts';
+
+/** What each order topic asks of the order. All of them deliver the full REST Order. */
+const INTENTS: Record<string, OrderIntent> = {
+  'orders/create': 'create',
+  'orders/updated': 'update',
+  'orders/paid': 'update',
+  'orders/edited': 'update',
+  'orders/cancelled': 'cancel',
+};
 
 /**
- * Shopify order webhooks (`orders/create`; the REST Order resource).
+ * Shopify order webhooks (the REST Order resource), routed on `X-Shopify-Topic`.
  * Fixture and field notes: test/fixtures/shopify/orders-create.sample.md.
  */
 export const shopify: OrderConnector = {
   channel: 'shopify',
+  delivery: 'webhook',
   secretName: 'SHOPIFY_WEBHOOK_SECRET',
-  orderTopics: ['orders/create'],
+  orderTopics: Object.keys(INTENTS),
 
   /** `X-Shopify-Hmac-Sha256` = base64(HMAC-SHA256(secret, raw body bytes)). */
   verify(request: InboundRequest, secret: string): boolean {
@@ -44,16 +52,19 @@ export const shopify: OrderConnector = {
     return { eventId, topic: headers['x-shopify-topic'] ?? '' };
   },
 
-  // Every order topic delivers the same REST Order shape, so the topic does not matter here.
-  normalize(body: unknown): NormalizeResult {
-    return normalizeShopifyOrder(body);
+  // Every order topic delivers the same REST Order; the topic alone says what it means (the
+  // official create sample carries `cancelled_at`, so the body cannot be trusted for that),
+  // except that an `orders/updated` for a cancelled order is a cancellation.
+  normalize(body: unknown, delivery: InboundDelivery): NormalizeResult {
+    const result = normalizeShopifyOrder(body);
+    if (!result.ok) return result;
+    const topicIntent = INTENTS[delivery.topic] ?? 'update';
+    const cancelledAt = at({ value: body, path: '' }, 'cancelled_at').value;
+    const intent = topicIntent === 'update' && typeof cancelledAt === 'string' && cancelledAt !== '' ? 'cancel' : topicIntent;
+    const reason = at({ value: body, path: '' }, 'cancel_reason').value;
+    return { ...result, intent, cancelReason: intent === 'cancel' && typeof reason === 'string' ? reason : null };
   },
 };
-
-const ajv = new Ajv({ allErrors: true });
-// ajv-formats is CommonJS: under NodeNext its default import is the module object.
-addFormats.default(ajv);
-const validateCanonicalOrder = ajv.compile(canonicalOrderSchema);
 
 /** A Shopify order payload (the output of `parseJsonLossless`) → canonical order. */
 function normalizeShopifyOrder(body: unknown): NormalizeResult {
@@ -65,6 +76,7 @@ function normalizeShopifyOrder(body: unknown): NormalizeResult {
 
   const currency = read.currency(at(root, 'currency'));
   const money = (node: At) => read.amount(node, currency);
+  const optionalMoney = (node: At) => (node.value == null ? 0 : money(node));
 
   const lines = read.list(at(root, 'line_items'), 'required').map((node) => readLine(read, node, currency));
 
@@ -88,7 +100,7 @@ function normalizeShopifyOrder(body: unknown): NormalizeResult {
 
   const canonical: CanonicalOrder = {
     channel: 'shopify',
-    externalId: read.orderId(root),
+    externalId: orderIdOf(read, root),
     externalNumber: read.text(at(root, 'name')),
     placedAt: read.timestamp(at(root, 'created_at')),
     currency: currency ?? 'XXX',
@@ -105,6 +117,9 @@ function normalizeShopifyOrder(body: unknown): NormalizeResult {
       discounts: money(at(root, 'total_discounts')),
       shipping,
       tax: money(at(root, 'total_tax')),
+      taxIncluded: at(root, 'taxes_included').value === true,
+      // Tips and duties are part of total_price but of no other total.
+      otherCharges: read.sum([optionalMoney(at(root, 'total_tip_received')), optionalMoney(at(at(at(root, 'current_total_duties_set'), 'shop_money'), 'amount'))], '/total_price'),
       grandTotal: money(at(root, 'total_price')),
     },
     shippingAddress: readAddress(read, at(root, 'shipping_address')),
@@ -119,17 +134,10 @@ function normalizeShopifyOrder(body: unknown): NormalizeResult {
     flags: { gift: false, priority: false, test: at(root, 'test').value === true },
   };
 
-  // Past the first problem the order is full of placeholders: the schema would only add noise.
   if (read.problems.length > 0) return { ok: false, problems: read.problems };
-  if (!validateCanonicalOrder(canonical)) {
-    // These paths point into the canonical order (e.g. `/lines/0/sku` too long), not the payload.
-    const problems = (validateCanonicalOrder.errors ?? []).map((error) => ({
-      path: error.instancePath || '/',
-      message: `canonical order${error.instancePath ? ` ${error.instancePath}` : ''} ${error.message ?? 'is invalid'}`,
-    }));
-    return { ok: false, problems };
-  }
-  return { ok: true, order: canonical };
+  const updatedAt = at(root, 'updated_at').value == null ? null : read.timestamp(at(root, 'updated_at'));
+  if (read.problems.length > 0) return { ok: false, problems: read.problems };
+  return { ok: true, order: canonical, intent: 'create', updatedAt };
 }
 
 function readLine(read: Reader, node: At, currency: string | null): CanonicalLine {
@@ -219,185 +227,15 @@ function splitTags(tags: string | null): string[] {
   return (tags ?? '').split(',').map((tag) => tag.trim()).filter((tag) => tag !== '');
 }
 
-function firstOf(values: (string | null)[]): string | null {
-  return values.find((value) => value !== null) ?? null;
+
+/** The order id; a missing `id` falls back to `admin_graphql_api_id` ("gid://shopify/Order/123"). */
+function orderIdOf(read: Reader, root: At): string {
+  const fromId = idDigits(at(root, 'id').value);
+  if (fromId !== null) return fromId;
+  const gid = at(root, 'admin_graphql_api_id').value;
+  const fromGid = typeof gid === 'string' ? /^gid:\/\/shopify\/Order\/(\d+)$/.exec(gid)?.[1] : undefined;
+  if (fromGid !== undefined) return fromGid;
+  read.report('/id', 'an order needs a numeric id (or admin_graphql_api_id)');
+  return '';
 }
 
-// ─── Reading an untrusted payload ────────────────────────────────────────────────────
-
-/** A value inside the payload with its JSON pointer, so every problem can name its place. */
-interface At {
-  value: unknown;
-  path: string;
-}
-
-/** The child `key` of `parent`; own properties only, so `constructor` or `__proto__` never leak in. */
-function at(parent: At, key: string | number): At {
-  const { value } = parent;
-  const child =
-    typeof value === 'object' && value !== null && Object.hasOwn(value, key)
-      ? (value as Record<string | number, unknown>)[key]
-      : undefined;
-  return { value: child, path: `${parent.path}/${key}` };
-}
-
-type Reader = ReturnType<typeof createReader>;
-
-/**
- * Readers that report what is wrong and return a placeholder instead of throwing, so one
- * pass finds every problem. Absent and `null` mean the same thing in Shopify payloads.
- */
-function createReader() {
-  const problems: InputProblem[] = [];
-  const report = (path: string, message: string): void => {
-    problems.push({ path: path || '/', message });
-  };
-
-  /** a JSON object, or null (reported unless optional and absent) */
-  function object(node: At, presence: 'required' | 'optional'): Record<string, unknown> | null {
-    const { value } = node;
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
-    if (value == null && presence === 'optional') return null;
-    report(node.path, value == null ? 'is required' : 'must be a JSON object');
-    return null;
-  }
-
-  /** the elements of an array; absent means none, which is reported when at least one is required */
-  function list(node: At, presence: 'required' | 'optional'): At[] {
-    const { value } = node;
-    if (value != null && !Array.isArray(value)) {
-      report(node.path, 'must be an array');
-      return [];
-    }
-    const items = value ?? [];
-    if (items.length === 0 && presence === 'required') report(node.path, 'needs at least one item');
-    return items.map((_, index) => at(node, index));
-  }
-
-  /** optional text; blank counts as absent */
-  function text(node: At): string | null {
-    const { value } = node;
-    if (typeof value === 'string') return value === '' ? null : value;
-    if (value != null) report(node.path, 'must be a string');
-    return null;
-  }
-
-  /**
-   * A Shopify id as exact decimal digits. Ids above 2^53 arrive as digit strings from
-   * the lossless parser, smaller ones as numbers; both are accepted.
-   */
-  function id(node: At): string | null {
-    const { value } = node;
-    if (value == null) return null;
-    const digits = idDigits(value);
-    if (digits === null) report(node.path, 'must be a numeric id');
-    return digits;
-  }
-
-  /** The order id; a missing `id` falls back to `admin_graphql_api_id` ("gid://shopify/Order/123"). */
-  function orderId(root: At): string {
-    const fromId = idDigits(at(root, 'id').value);
-    if (fromId !== null) return fromId;
-    const gid = at(root, 'admin_graphql_api_id').value;
-    const fromGid = typeof gid === 'string' ? /^gid:\/\/shopify\/Order\/(\d+)$/.exec(gid)?.[1] : undefined;
-    if (fromGid !== undefined) return fromGid;
-    report('/id', 'an order needs a numeric id (or admin_graphql_api_id)');
-    return '';
-  }
-
-  /** shop currency; null when unusable, which also silences every amount that depends on it */
-  function currency(node: At): string | null {
-    const code = text(node);
-    try {
-      if (code !== null) {
-        currencyExponent(code);
-        return code;
-      }
-    } catch {
-      // reported below
-    }
-    report(node.path, 'must be an ISO 4217 currency code');
-    return null;
-  }
-
-  /** a non-negative decimal amount in minor units of `currencyCode`; 0 after a problem */
-  function amount(node: At, currencyCode: string | null): number {
-    const { value } = node;
-    if (value == null) {
-      report(node.path, 'is required');
-      return 0;
-    }
-    if (typeof value !== 'string' && typeof value !== 'number') {
-      report(node.path, 'must be a decimal amount');
-      return 0;
-    }
-    if (currencyCode === null) return 0;
-    try {
-      const minor = toMinorUnits(value, currencyCode);
-      if (minor >= 0) return minor;
-      report(node.path, 'must not be negative');
-    } catch (error) {
-      if (!(error instanceof HubError)) throw error;
-      report(node.path, error.message);
-    }
-    return 0;
-  }
-
-  /** the sum of amounts, reported at `path` if it leaves the safe integer range */
-  function sum(amounts: number[], path: string): number {
-    const total = amounts.reduce((a, b) => a + b, 0);
-    if (Number.isSafeInteger(total)) return total;
-    report(path, 'the amounts add up to more than can be represented');
-    return 0;
-  }
-
-  /** an ISO-8601 timestamp with offset, as UTC `YYYY-MM-DDTHH:mm:ss.sssZ` */
-  function timestamp(node: At): string {
-    const raw = text(node);
-    const utc = raw === null ? null : toUtcTimestamp(raw);
-    if (utc === null) report(node.path, 'must be an ISO-8601 timestamp with a UTC offset');
-    return utc ?? '';
-  }
-
-  /** "first_name last_name", or null when both are blank */
-  function personName(node: At): string | null {
-    const parts = [text(at(node, 'first_name')), text(at(node, 'last_name'))];
-    const name = parts.filter((part) => part !== null).join(' ').trim();
-    return name === '' ? null : name;
-  }
-
-  return { problems, report, object, list, text, id, orderId, currency, amount, sum, timestamp, personName };
-}
-
-function idDigits(value: unknown): string | null {
-  if (typeof value === 'string') return /^\d{1,128}$/.test(value) ? value : null;
-  if (Number.isSafeInteger(value) && (value as number) >= 0) return String(value);
-  return null;
-}
-
-const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
-
-/**
- * Shopify stamps times with the shop's offset ("2021-12-31T19:00:00-05:00"); the hub keeps
- * UTC. The regex and calendar check come first because `Date` alone accepts far too much
- * ("March 7", and "02-30" silently becomes March 2).
- */
-function toUtcTimestamp(text: string): string | null {
-  const match = TIMESTAMP.exec(text);
-  if (!match) return null;
-  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [
-    number, number, number, number, number, number,
-  ];
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
-  if (hour > 23 || minute > 59 || second > 59) return null;
-  const ms = Date.parse(text);
-  if (Number.isNaN(ms)) return null;
-  const utc = new Date(ms).toISOString();
-  // An offset can push year 0000 or 9999 out of the four-digit form ("-000001-…").
-  return utc.length === 24 ? utc : null;
-}
-
-function daysInMonth(year: number, month: number): number {
-  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  return [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1] ?? 0;
-}

@@ -9,9 +9,24 @@ export interface InboundRequest {
   headers: Record<string, string | undefined>;
 }
 
-/** What `normalize` returns: a canonical order, or every problem found in the input. */
+/**
+ * What a delivery asks of the order: `create` a new one, `update` it with a newer snapshot
+ * (payment, lines, address), or `cancel` it. Every delivery carries the channel's full
+ * order, so an update or a cancel that arrives before its create still makes the order.
+ */
+export type OrderIntent = 'create' | 'update' | 'cancel';
+
+/** What `normalize` returns: a canonical order and what to do with it, or every problem found. */
 export type NormalizeResult =
-  | { ok: true; order: CanonicalOrder }
+  | {
+      ok: true;
+      order: CanonicalOrder;
+      intent: OrderIntent;
+      /** the channel's last-modified time of this snapshot (UTC ISO-8601); older snapshots are ignored */
+      updatedAt: string | null;
+      /** why the channel cancelled, when intent is `cancel` */
+      cancelReason?: string | null;
+    }
   | { ok: false; problems: InputProblem[] };
 
 /** The identity of one delivery, read from its headers. */
@@ -22,18 +37,29 @@ export interface InboundDelivery {
   topic: string;
 }
 
-/** A channel that sends orders to the hub by webhook. One plain object per channel. */
+/** A channel that sends orders to the hub (by webhook, or fetched by a poller). One plain object per channel. */
 export interface OrderConnector {
   /** the canonical `channel` of its orders, e.g. 'shopify' */
   readonly channel: string;
-  /** the name of the environment variable holding the webhook secret, e.g. 'SHOPIFY_WEBHOOK_SECRET' */
+  /** how its orders arrive: webhooks to `/webhooks/orders/:source`, or a poller the hub runs */
+  readonly delivery: 'webhook' | 'poll';
+  /** the name of the environment variable holding the webhook secret (or API token), e.g. 'SHOPIFY_WEBHOOK_SECRET' */
   readonly secretName: string;
-  /** true when the request really comes from the platform; constant-time comparison */
-  verify(request: InboundRequest, secret: string): boolean;
+  /**
+   * True when the request really comes from the platform; constant-time comparison. `now`
+   * is for platforms that sign a timestamp: a stale one is refused.
+   */
+  verify(request: InboundRequest, secret: string, now: Date): boolean;
+  /** an unsigned liveness ping the platform sends when a webhook is set up (answered 200, not stored) */
+  isPing?(request: InboundRequest): boolean;
   /** reads the delivery's identity from its headers (no body parsing) */
   describe(request: InboundRequest): InboundDelivery;
   /** topics this connector turns into orders; others are stored and acknowledged but not processed */
   readonly orderTopics: readonly string[];
-  /** pure: the parsed body → canonical order or the problems found */
+  /**
+   * Pure: the parsed body → canonical order (channel SKUs as sent; the hub maps them) or
+   * the problems found. Never throws. The hub then checks the schema and that the money adds
+   * up, so a connector need not repeat that.
+   */
   normalize(body: unknown, delivery: InboundDelivery): NormalizeResult;
 }

@@ -7,6 +7,7 @@ import { pino, type Logger } from 'pino';
 import { shopify } from '../connectors/shopify.ts';
 import type { OrderConnector } from '../connectors/types.ts';
 import type { HubConfig } from '../schemas/config.ts';
+import type { Channel } from './inbound.ts';
 import { createApp } from '../routes/app.ts';
 import { loadConfig } from './config/business.ts';
 import type { HubEnv } from './config/env.ts';
@@ -90,12 +91,12 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
   const metrics = createMetrics({ db, defaultMetrics: options.logger === undefined });
   const topology = hubTopology(ns, { retryDelaysMs: config.retry.delaysMs, warehouses: config.warehouses.map((w) => w.code) });
 
-  const channels = new Map<string, OrderConnector>();
+  const channels = new Map<string, Channel>();
   for (const channel of config.channels) {
     const connector = orderConnectors[channel.connector];
-    if (connector && channel.enabled !== false) channels.set(channel.code, connector);
+    if (connector && channel.enabled !== false) channels.set(channel.code, { code: channel.code, skuMap: channel.skuMap, connector });
   }
-  const ctx: StageContext = { namespace: ns, config, connectors: channels, now, newId };
+  const ctx: StageContext = { namespace: ns, config, channels, now, newId };
 
   const needsBroker = roles.has('worker') || roles.has('api');
   const broker = needsBroker ? createBroker({ url: env.amqpUrl, name: `${ns}-${[...roles].join('+')}-${process.pid}`, logger }) : undefined;

@@ -1,23 +1,53 @@
 import type { InboundDelivery, NormalizeResult, OrderConnector } from '../connectors/types.ts';
 import { HubError } from './errors.ts';
 import { parseJsonLossless } from './json.ts';
+import { canonicalOrderProblems } from './order/canonical.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** What the hub knows of the channel a delivery came in on. */
+export interface ChannelSettings {
+  code: string;
+  skuMap?: Readonly<Record<string, string>> | undefined;
+}
 
 /**
  * Raw bytes of a delivery → canonical order or problems. Shared by the webhook (which
  * answers 4xx on problems) and the normalize stage (which runs it again on the stored
- * bytes), so both always agree. The order takes the channel code it arrived on, so two
- * stores on the same platform stay apart.
+ * bytes), so both always agree. The order takes the channel code it arrived on (two stores
+ * on one platform stay apart) and the hub's SKUs; then the schema and the money rules are
+ * checked, for every connector alike.
  */
-export function normalizeDelivery(connector: OrderConnector, channel: string, body: Buffer, delivery: InboundDelivery): NormalizeResult {
+export function normalizeDelivery(connector: OrderConnector, channel: ChannelSettings, body: Buffer, delivery: InboundDelivery): NormalizeResult {
   let parsed: unknown;
   try {
     parsed = parseJsonLossless(utf8.decode(body));
   } catch (error) {
-    const message = error instanceof HubError || error instanceof TypeError ? error.message : String(error);
-    return { ok: false, problems: [{ path: '/', message: error instanceof TypeError ? 'the body is not valid UTF-8' : message }] };
+    const message = error instanceof HubError ? error.message : error instanceof TypeError ? 'the body is not valid UTF-8' : String(error);
+    return { ok: false, problems: [{ path: '/', message }] };
   }
-  const result = connector.normalize(parsed, delivery);
-  return result.ok ? { ok: true, order: { ...result.order, channel } } : result;
+  let result: NormalizeResult;
+  try {
+    result = connector.normalize(parsed, delivery);
+  } catch (error) {
+    // A connector must not throw; if one does, the payload is still kept and reported.
+    return { ok: false, problems: [{ path: '/', message: `the ${connector.channel} connector failed on this payload: ${(error as Error).message}` }] };
+  }
+  if (!result.ok) return result;
+  const skuMap = channel.skuMap ?? {};
+  const order = {
+    ...result.order,
+    channel: channel.code,
+    lines: result.order.lines.map((line) => {
+      const mapped = Object.hasOwn(skuMap, line.sku) ? skuMap[line.sku] : undefined;
+      return mapped === undefined ? line : { ...line, sku: mapped, channelSku: line.sku };
+    }),
+  };
+  const problems = canonicalOrderProblems(order);
+  return problems.length > 0 ? { ok: false, problems } : { ...result, order };
+}
+
+/** An enabled channel: its settings and the connector that reads its payloads. */
+export interface Channel extends ChannelSettings {
+  connector: OrderConnector;
 }

@@ -2,16 +2,13 @@ import { createHash } from 'node:crypto';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
-import type { OrderConnector } from '../connectors/types.ts';
 import type { HubConfig } from '../schemas/config.ts';
 import { sopFor } from '../core/config/business.ts';
 import { withTransaction, type Db } from '../core/db/pool.ts';
 import { openException } from '../core/db/sql/exceptions.ts';
-import { enqueueMessages } from '../core/db/sql/outbox.ts';
 import { storeRawDelivery } from '../core/db/sql/raw.ts';
-import { normalizeDelivery } from '../core/inbound.ts';
-import { cloudEvent } from '../core/messaging/cloudevent.ts';
-import { names } from '../core/messaging/topology.ts';
+import { normalizeDelivery, type Channel } from '../core/inbound.ts';
+import { acceptDelivery } from '../core/intake.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { DeliveryDedupe } from '../core/redis/dedupe.ts';
 import { problemResponse } from './problem.ts';
@@ -20,8 +17,8 @@ export interface WebhookDeps {
   db: Db;
   namespace: string;
   config: HubConfig;
-  /** channel code → the connector that reads its payloads */
-  channels: ReadonlyMap<string, OrderConnector>;
+  /** channel code → its settings and connector */
+  channels: ReadonlyMap<string, Channel>;
   secrets: Readonly<Record<string, string>>;
   dedupe: DeliveryDedupe;
   metrics: Metrics;
@@ -31,7 +28,7 @@ export interface WebhookDeps {
 }
 
 // Headers worth keeping with the raw body (for replay and audit); never credentials.
-const keptHeader = /^(content-type|user-agent|x-shopify-|x-wc-|x-request-id)/;
+const keptHeader = /^(content-type|user-agent|x-shopify-|x-wc-|x-hub-|x-request-id)/;
 
 /**
  * `POST /webhooks/orders/:source`. Order of work: size limit, signature on the raw bytes,
@@ -60,11 +57,13 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
         deps.metrics.webhooks.inc({ source, outcome: name });
         stopTimer();
       };
-      const connector = deps.channels.get(source);
-      if (!connector) {
+      const channel = deps.channels.get(source);
+      if (!channel || channel.connector.delivery !== 'webhook') {
         outcome('unknown_source');
-        return problemResponse({ type: 'https://order-hub.local/problems/unknown_source', title: 'Not Found', status: 404, detail: `no order channel named "${source}"` });
+        const detail = channel ? `orders from "${source}" are fetched by the hub, not posted` : `no order channel named "${source}"`;
+        return problemResponse({ type: 'https://order-hub.local/problems/unknown_source', title: 'Not Found', status: 404, detail });
       }
+      const { connector } = channel;
       const secret = deps.secrets[connector.secretName];
       if (!secret) {
         // The sender retries a 503, so nothing is lost while the operator sets the secret.
@@ -79,7 +78,12 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
         headers[name] = value;
       });
       const request = { rawBody, headers };
-      if (!connector.verify(request, secret)) {
+      if (connector.isPing?.(request)) {
+        // The platform checks the URL works when a webhook is created; nothing to keep.
+        outcome('ping');
+        return c.json({ status: 'ok' }, 200);
+      }
+      if (!connector.verify(request, secret, deps.now())) {
         outcome('bad_signature');
         log.warn({ source, ip: headers['x-forwarded-for'] ?? null, bytes: rawBody.length }, 'webhook signature rejected');
         return problemResponse({ type: 'https://order-hub.local/problems/bad_signature', title: 'Unauthorized', status: 401, detail: 'the signature does not match the body' });
@@ -91,7 +95,7 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
         outcome('duplicate');
         return c.json({ status: 'duplicate' }, 200);
       }
-      const kept = Object.fromEntries(Object.entries(headers).filter(([name]) => keptHeader.test(name) && !name.includes('hmac')));
+      const kept = Object.fromEntries(Object.entries(headers).filter(([name]) => keptHeader.test(name) && !name.includes('hmac') && !name.includes('signature')));
       const base = { source, kind: 'order' as const, dedupeKey, topic: delivery.topic, headers: kept, body: rawBody };
 
       if (!connector.orderTopics.includes(delivery.topic)) {
@@ -101,7 +105,7 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
         return c.json({ status: 'ignored', id: stored.id, detail: `topic "${delivery.topic}" is stored but not processed` }, 200);
       }
 
-      const result = normalizeDelivery(connector, source, rawBody, delivery);
+      const result = normalizeDelivery(connector, channel, rawBody, delivery);
       if (!result.ok) {
         const stored = await withTransaction(deps.db, async (tx) => {
           const raw = await storeRawDelivery(tx, { ...base, status: 'invalid', problems: result.problems });
@@ -125,20 +129,7 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
         });
       }
 
-      const stored = await withTransaction(deps.db, async (tx) => {
-        const raw = await storeRawDelivery(tx, { ...base, status: 'accepted' });
-        if (raw.isNew) {
-          await enqueueMessages(tx, [{
-            exchange: names(deps.namespace).events,
-            routingKey: 'inbound.accepted',
-            event: cloudEvent({
-              id: deps.newId(), source: `/order-hub/${deps.namespace}/webhooks/${source}`, type: 'inbound.accepted',
-              subject: String(raw.id), time: deps.now(), data: { rawId: raw.id, source, topic: delivery.topic },
-            }),
-          }]);
-        }
-        return raw;
-      });
+      const stored = await withTransaction(deps.db, (tx) => acceptDelivery(tx, deps, base));
       await deps.dedupe.remember(source, dedupeKey);
       outcome(stored.isNew ? 'accepted' : 'duplicate');
       return c.json({ status: stored.isNew ? 'accepted' : 'duplicate', id: stored.id }, 200);

@@ -32,14 +32,17 @@ export const orderLineSchema = {
   required: ['sku', 'name', 'quantity', 'unitPrice', 'discount', 'tax'],
   properties: {
     externalLineId: { type: ['string', 'null'], maxLength: 128 },
+    /** the hub's SKU (after the channel's SKU mapping) */
     sku: { type: 'string', minLength: 1, maxLength: 128 },
+    /** the SKU as the channel sent it, when a mapping changed it */
+    channelSku: { type: ['string', 'null'], maxLength: 128 },
     name: { type: 'string', maxLength: 500 },
     quantity: { type: 'integer', minimum: 1, maximum: 100_000 },
     /** price of one unit, before discount and tax */
     unitPrice: money,
-    /** discount on the whole line */
+    /** discount on the whole line (also counted in the order's `totals.discounts`) */
     discount: money,
-    /** tax on the whole line */
+    /** tax on the whole line (also counted in the order's `totals.tax`) */
     tax: money,
   },
 } as const;
@@ -79,11 +82,27 @@ export const canonicalOrderSchema = {
       },
     },
     lines: { type: 'array', minItems: 1, maxItems: 1000, items: orderLineSchema },
+    /**
+     * Order totals. They always add up (checked at every edge, see core/order/totals.ts):
+     * subtotal = Σ unitPrice × quantity; grandTotal = subtotal − discounts + shipping
+     * + tax (unless taxIncluded: prices already contain it) + otherCharges.
+     */
     totals: {
       type: 'object',
       additionalProperties: false,
-      required: ['subtotal', 'discounts', 'shipping', 'tax', 'grandTotal'],
-      properties: { subtotal: money, discounts: money, shipping: money, tax: money, grandTotal: money },
+      required: ['subtotal', 'discounts', 'shipping', 'tax', 'taxIncluded', 'otherCharges', 'grandTotal'],
+      properties: {
+        subtotal: money,
+        /** every discount: line-level and order-level */
+        discounts: money,
+        shipping: money,
+        tax: money,
+        /** true when prices already include tax (VAT shops) */
+        taxIncluded: { type: 'boolean' },
+        /** tips, duties, fees and other charges the channel adds to the total */
+        otherCharges: money,
+        grandTotal: money,
+      },
     },
     shippingAddress: { anyOf: [addressSchema, { type: 'null' }] },
     billingAddress: { anyOf: [addressSchema, { type: 'null' }] },
@@ -99,6 +118,23 @@ export const canonicalOrderSchema = {
       },
     },
     notes: { type: ['string', 'null'], maxLength: 5000 },
+    /** the device and app the order was placed from (the shop's own app) */
+    client: {
+      anyOf: [
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['platform'],
+          properties: {
+            platform: { type: 'string', enum: ['ios', 'android', 'web', 'other'] },
+            appVersion: { type: ['string', 'null'], maxLength: 64 },
+            deviceId: { type: ['string', 'null'], maxLength: 128 },
+            osVersion: { type: ['string', 'null'], maxLength: 64 },
+          },
+        },
+        { type: 'null' },
+      ],
+    },
     tags: { type: 'array', maxItems: 100, items: { type: 'string', maxLength: 255 } },
     flags: {
       type: 'object',

@@ -28,9 +28,25 @@ export const configSchema = {
         properties: {
           code,
           /** the inbound connector that reads this channel's payloads */
-          connector: { type: 'string', enum: ['shopify'] },
+          connector: { type: 'string', enum: ['shopify', 'woocommerce', 'amazon', 'website', 'app'] },
           name: { type: 'string' },
           enabled: { type: 'boolean', default: true },
+          /** the channel's SKU → the hub's SKU, where they differ */
+          skuMap: { type: 'object', additionalProperties: { type: 'string', minLength: 1 } },
+          /** for a polled channel (Amazon SP-API): where and how often to fetch orders */
+          poller: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['baseUrl', 'schedule', 'marketplaceIds'],
+            properties: {
+              baseUrl: { type: 'string', pattern: '^https?://' },
+              /** a node-cron schedule, e.g. every minute: "* * * * *" (six fields for seconds) */
+              schedule: { type: 'string' },
+              marketplaceIds: { type: 'array', minItems: 1, items: { type: 'string' } },
+              /** the first poll reads orders updated after this time */
+              startAt: { type: 'string', format: 'date-time' },
+            },
+          },
         },
       },
     },

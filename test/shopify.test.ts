@@ -41,29 +41,29 @@ function problemsOf(body: unknown): NormalizeResult & { ok: false } {
 
 describe('shopify.verify', () => {
   it('accepts the published vector', () => {
-    expect(shopify.verify(request(rawBody, PUBLISHED_HMAC), SECRET)).toBe(true);
+    expect(shopify.verify(request(rawBody, PUBLISHED_HMAC), SECRET, new Date())).toBe(true);
   });
 
   it('rejects a body with one byte flipped', () => {
     const tampered = Buffer.from(rawBody);
     tampered[100] = (tampered[100] ?? 0) ^ 0x01;
-    expect(shopify.verify(request(tampered, PUBLISHED_HMAC), SECRET)).toBe(false);
+    expect(shopify.verify(request(tampered, PUBLISHED_HMAC), SECRET, new Date())).toBe(false);
   });
 
   it('rejects the wrong secret, and an empty one', () => {
-    expect(shopify.verify(request(rawBody, PUBLISHED_HMAC), 'another-secret')).toBe(false);
-    expect(shopify.verify(request(rawBody, PUBLISHED_HMAC), '')).toBe(false);
+    expect(shopify.verify(request(rawBody, PUBLISHED_HMAC), 'another-secret', new Date())).toBe(false);
+    expect(shopify.verify(request(rawBody, PUBLISHED_HMAC), '', new Date())).toBe(false);
   });
 
   it('rejects a missing or empty header', () => {
-    expect(shopify.verify(request(rawBody, undefined), SECRET)).toBe(false);
-    expect(shopify.verify(request(rawBody, ''), SECRET)).toBe(false);
+    expect(shopify.verify(request(rawBody, undefined), SECRET, new Date())).toBe(false);
+    expect(shopify.verify(request(rawBody, ''), SECRET, new Date())).toBe(false);
   });
 
   it('rejects a header of the wrong length without throwing', () => {
-    expect(shopify.verify(request(rawBody, PUBLISHED_HMAC.slice(0, -1)), SECRET)).toBe(false);
-    expect(shopify.verify(request(rawBody, `${PUBLISHED_HMAC}=`), SECRET)).toBe(false);
-    expect(shopify.verify(request(rawBody, 'é'.repeat(44)), SECRET)).toBe(false);
+    expect(shopify.verify(request(rawBody, PUBLISHED_HMAC.slice(0, -1, new Date())), SECRET)).toBe(false);
+    expect(shopify.verify(request(rawBody, `${PUBLISHED_HMAC}=`), SECRET, new Date())).toBe(false);
+    expect(shopify.verify(request(rawBody, 'é'.repeat(44, new Date())), SECRET)).toBe(false);
   });
 });
 

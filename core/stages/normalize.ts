@@ -21,10 +21,10 @@ export function normalizeStage(ctx: StageContext): Handler {
     const raw = await getRawDelivery(tx, rawId);
     if (!raw) return park(`raw delivery ${String(event.data.rawId)} does not exist`);
     if (raw.status === 'processed') return ack('already processed');
-    const connector = ctx.connectors.get(raw.source);
-    if (!connector) return park(`no connector for source ${raw.source}`);
+    const channel = ctx.channels.get(raw.source);
+    if (!channel) return park(`no enabled channel named ${raw.source}`);
 
-    const result = normalizeDelivery(connector, raw.source, raw.body, { eventId: null, topic: raw.topic });
+    const result = normalizeDelivery(channel.connector, channel, raw.body, { eventId: null, topic: raw.topic });
     if (!result.ok) {
       await markRawDelivery(tx, raw.id, 'invalid', result.problems);
       const sop = sopFor(ctx.config, 'invalid_payload');

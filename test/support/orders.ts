@@ -57,7 +57,7 @@ export function anOrder(overrides: Partial<CanonicalOrder> & { paymentStatus?: C
     currency: 'USD',
     customer: { id: 'c-1', email: 'ada@example.com', phone: null, name: 'Ada Lovelace', locale: 'en' },
     lines,
-    totals: { subtotal, discounts, shipping: 0, tax, grandTotal: subtotal - discounts + tax },
+    totals: { subtotal, discounts, shipping: 0, tax, taxIncluded: false, otherCharges: 0, grandTotal: subtotal - discounts + tax },
     shippingAddress: shippingAddress('US'),
     billingAddress: null,
     payment: { method: 'card', provider: 'stripe', status: paymentStatus ?? 'paid' },

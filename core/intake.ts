@@ -1,0 +1,29 @@
+import type { Queryable } from './db/pool.ts';
+import { enqueueMessages } from './db/sql/outbox.ts';
+import { storeRawDelivery, type RawDelivery } from './db/sql/raw.ts';
+import { cloudEvent } from './messaging/cloudevent.ts';
+import { names } from './messaging/topology.ts';
+
+/**
+ * Stores an accepted delivery byte for byte and, in the same transaction (the caller's),
+ * the `inbound.accepted` message that sends it to the normalize stage. A delivery stored
+ * before (same source and dedupe key) is not sent again. Used by webhooks and pollers alike.
+ */
+export async function acceptDelivery(
+  tx: Queryable,
+  ctx: { namespace: string; now: () => Date; newId: () => string },
+  delivery: Omit<RawDelivery, 'status' | 'problems'>,
+): Promise<{ id: number; isNew: boolean }> {
+  const raw = await storeRawDelivery(tx, { ...delivery, status: 'accepted' });
+  if (raw.isNew) {
+    await enqueueMessages(tx, [{
+      exchange: names(ctx.namespace).events,
+      routingKey: 'inbound.accepted',
+      event: cloudEvent({
+        id: ctx.newId(), source: `/order-hub/${ctx.namespace}/inbound/${delivery.source}`, type: 'inbound.accepted',
+        subject: String(raw.id), time: ctx.now(), data: { rawId: raw.id, source: delivery.source, topic: delivery.topic },
+      }),
+    }]);
+  }
+  return raw;
+}
