@@ -15,15 +15,25 @@ export async function acceptDelivery(
   delivery: Omit<RawDelivery, 'status' | 'problems'>,
 ): Promise<{ id: number; isNew: boolean }> {
   const raw = await storeRawDelivery(tx, { ...delivery, status: 'accepted' });
-  if (raw.isNew) {
-    await enqueueMessages(tx, [{
-      exchange: names(ctx.namespace).events,
-      routingKey: 'inbound.accepted',
-      event: cloudEvent({
-        id: ctx.newId(), source: `/order-hub/${ctx.namespace}/inbound/${delivery.source}`, type: 'inbound.accepted',
-        subject: String(raw.id), time: ctx.now(), data: { rawId: raw.id, source: delivery.source, topic: delivery.topic },
-      }),
-    }]);
-  }
+  if (raw.isNew) await sendToNormalize(tx, ctx, { id: raw.id, source: delivery.source, topic: delivery.topic });
   return raw;
+}
+
+/**
+ * The `inbound.accepted` message for a stored delivery. Each call makes a new message id,
+ * so a replay is a new message the normalize stage's inbox has not seen.
+ */
+export async function sendToNormalize(
+  tx: Queryable,
+  ctx: { namespace: string; now: () => Date; newId: () => string },
+  raw: { id: number; source: string; topic: string },
+): Promise<void> {
+  await enqueueMessages(tx, [{
+    exchange: names(ctx.namespace).events,
+    routingKey: 'inbound.accepted',
+    event: cloudEvent({
+      id: ctx.newId(), source: `/order-hub/${ctx.namespace}/inbound/${raw.source}`, type: 'inbound.accepted',
+      subject: String(raw.id), time: ctx.now(), data: { rawId: raw.id, source: raw.source, topic: raw.topic },
+    }),
+  }]);
 }

@@ -6,6 +6,9 @@ import { withTransaction, type Db } from '../core/db/pool.ts';
 import { listExceptions } from '../core/db/sql/exceptions.ts';
 import { listInventory, reservationsFor, setOnHand } from '../core/db/sql/inventory.ts';
 import { findOrders, getOrderSummary, orderTimeline } from '../core/db/sql/orders.ts';
+import { getRawSummary, listRawDeliveries, markForReplay, type RawStatus } from '../core/db/sql/raw.ts';
+import { sendToNormalize } from '../core/intake.ts';
+import { appendAudit } from '../core/db/sql/audit.ts';
 import { listProducts, listWarehouses, productExists, upsertProduct, warehouseExists } from '../core/db/sql/reference.ts';
 import { isOrderStatus, orderStatuses } from '../core/order/status.ts';
 
@@ -59,18 +62,30 @@ function queryParam(c: Context, name: string): string | undefined {
   return value;
 }
 
+/** `limit` of a list: 1..1000, 100 by default. */
+function limitParam(c: Context): number {
+  const limit = Number(queryParam(c, 'limit') ?? '100');
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw badRequest('invalid_query', 'limit must be an integer 1..1000');
+  return limit;
+}
+
+function rawIdParam(c: Context): number {
+  const id = Number(c.req.param('id'));
+  if (!Number.isSafeInteger(id) || id < 1) throw notFound('delivery_not_found', `no stored delivery ${c.req.param('id')}`);
+  return id;
+}
+
+const rawStatuses: RawStatus[] = ['accepted', 'invalid', 'ignored', 'processed', 'failed'];
+
 /** The operator API (behind bearer auth). Lists answer `{ items: [...] }`. */
-export function apiRoutes(deps: { db: Db; logger: Logger }): Hono {
+export function apiRoutes(deps: { db: Db; logger: Logger; namespace: string; now: () => Date; newId: () => string }): Hono {
   const app = new Hono();
   const { db } = deps;
 
   app.get('/orders', async (c) => {
     const status = queryParam(c, 'status');
     if (status && !isOrderStatus(status)) throw badRequest('invalid_query', `status must be one of ${orderStatuses.join(', ')}`);
-    const limitText = queryParam(c, 'limit') ?? '100';
-    const limit = Number(limitText);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw badRequest('invalid_query', 'limit must be an integer 1..1000');
-    const items = await findOrders(db, { channel: queryParam(c, 'channel'), externalId: queryParam(c, 'externalId'), status, limit });
+    const items = await findOrders(db, { channel: queryParam(c, 'channel'), externalId: queryParam(c, 'externalId'), status, limit: limitParam(c) });
     return c.json({ items });
   });
 
@@ -92,6 +107,39 @@ export function apiRoutes(deps: { db: Db; logger: Logger }): Hono {
     return c.json({ items });
   });
 
+  // Stored deliveries: `status=failed` lists those that could not be turned into orders.
+  app.get('/inbound', async (c) => {
+    const status = queryParam(c, 'status');
+    const statuses: RawStatus[] = status === undefined ? [] : status === 'failed' ? ['invalid', 'failed'] : [status as RawStatus];
+    if (!statuses.every((s) => rawStatuses.includes(s))) throw badRequest('invalid_query', `status must be one of failed, ${rawStatuses.join(', ')}`);
+    const items = await listRawDeliveries(db, { statuses, source: queryParam(c, 'source'), limit: limitParam(c) });
+    return c.json({ items });
+  });
+
+  app.get('/inbound/:id', async (c) => {
+    const raw = await getRawSummary(db, rawIdParam(c));
+    if (!raw) throw notFound('delivery_not_found', `no stored delivery ${c.req.param('id')}`);
+    const { body, ...rest } = raw;
+    return c.json({ ...rest, body: body.toString('utf8') });
+  });
+
+  // Sends a stored delivery through the pipeline again, after its mapping or config was fixed.
+  app.post('/inbound/:id/replay', async (c) => {
+    const id = rawIdParam(c);
+    const outcome = await withTransaction(db, async (tx) => {
+      const raw = await getRawSummary(tx, id);
+      if (!raw) throw notFound('delivery_not_found', `no stored delivery ${id}`);
+      if (raw.status === 'processed' || raw.status === 'accepted') {
+        throw conflict('already_processed', `delivery ${id} is ${raw.status}; replaying it would change nothing`);
+      }
+      await markForReplay(tx, id);
+      await appendAudit(tx, { action: 'inbound.replay', target: String(id), actor: 'admin', detail: { previous: raw.status } });
+      await sendToNormalize(tx, deps, { id, source: raw.source, topic: raw.topic });
+      return raw;
+    });
+    return c.json({ id, status: 'accepted', previous: outcome.status, replays: outcome.replays + 1 }, 202);
+  });
+
   app.get('/warehouses', async (c) => c.json({ items: await listWarehouses(db) }));
   app.get('/products', async (c) => c.json({ items: await listProducts(db) }));
 
@@ -99,7 +147,11 @@ export function apiRoutes(deps: { db: Db; logger: Logger }): Hono {
     const sku = c.req.param('sku');
     if (!skuPattern.test(sku)) throw badRequest('invalid_sku', 'a SKU is 1..128 characters without spaces or slashes');
     const body = await readBody(c, validateProduct);
-    const { product, created } = await upsertProduct(db, { sku, ...body });
+    const { product, created } = await withTransaction(db, async (tx) => {
+      const result = await upsertProduct(tx, { sku, ...body });
+      await appendAudit(tx, { actor: 'admin', action: result.created ? 'product.create' : 'product.update', target: `product:${sku}`, detail: { ...body } });
+      return result;
+    });
     return c.json(product, created ? 201 : 200);
   });
 
@@ -113,7 +165,11 @@ export function apiRoutes(deps: { db: Db; logger: Logger }): Hono {
     const body = await readBody(c, validateStock);
     if (!(await warehouseExists(db, warehouse))) throw notFound('warehouse_not_found', `no warehouse ${warehouse}`);
     if (!(await productExists(db, sku))) throw notFound('product_not_found', `no product ${sku}; create it with PUT /api/products/${sku} first`);
-    const result = await withTransaction(db, (tx) => setOnHand(tx, warehouse, sku, body.onHand));
+    const result = await withTransaction(db, async (tx) => {
+      const set = await setOnHand(tx, warehouse, sku, body.onHand);
+      if (set.ok) await appendAudit(tx, { actor: 'admin', action: 'inventory.set', target: `inventory:${warehouse}:${sku}`, detail: { ...body } });
+      return set;
+    });
     if (!result.ok) {
       throw conflict('below_reserved', `${result.reserved} units of ${sku} are reserved in ${warehouse}; on hand cannot go below that`, { reserved: result.reserved });
     }

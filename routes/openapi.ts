@@ -74,6 +74,27 @@ export const openApiDocument = {
       },
     },
     '/api/exceptions': { get: { security: auth, summary: 'Exceptions with owner and deadline', responses: { 200: list({ type: 'object' }), ...unauthorized } } },
+    '/api/inbound': {
+      get: {
+        security: auth, summary: 'Stored deliveries (status=failed: those that could not become orders)',
+        parameters: ['status', 'source', 'limit'].map((name) => ({ name, in: 'query', schema: { type: 'string' } })),
+        responses: { 200: list({ type: 'object' }), 400: problemResponse('bad query'), ...unauthorized },
+      },
+    },
+    '/api/inbound/{id}': {
+      get: {
+        security: auth, summary: 'One stored delivery with its headers and raw body',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
+        responses: { 200: json({ type: 'object' }), 404: problemResponse('no such delivery'), ...unauthorized },
+      },
+    },
+    '/api/inbound/{id}/replay': {
+      post: {
+        security: auth, summary: 'Send a stored delivery through the pipeline again (after a mapping or config fix)',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
+        responses: { 202: json({ type: 'object' }, 'replaying'), 404: problemResponse('no such delivery'), 409: problemResponse('already processed'), ...unauthorized },
+      },
+    },
     '/api/warehouses': { get: { security: auth, summary: 'Warehouses', responses: { 200: list({ type: 'object' }), ...unauthorized } } },
     '/api/products': { get: { security: auth, summary: 'Products', responses: { 200: list({ $ref: '#/components/schemas/Product' }), ...unauthorized } } },
     '/api/products/{sku}': {

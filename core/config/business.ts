@@ -1,8 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
 import { configSchema, type HubConfig, type SopEntry } from '../../schemas/config.ts';
 
-const validateConfig = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true }).compile<HubConfig>(configSchema);
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true });
+// ajv-formats is CommonJS: under NodeNext its default import is the module object.
+addFormats.default(ajv);
+const validateConfig = ajv.compile<HubConfig>(configSchema);
 
 /**
  * Parses and validates a business config document. Throws an Error listing every problem

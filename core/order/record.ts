@@ -35,6 +35,12 @@ export interface OrderChange {
   emit: { type: string; routingKey?: string; data: Record<string, unknown> }[];
   exception?: { type: string; reason: string; details?: Record<string, unknown> };
   reserve?: ReservationLine[];
+  /** give back every held reservation (cancel, or an edit that must be allocated again) */
+  releaseReservations?: boolean;
+  /** a newer snapshot of the order from its channel */
+  replaceOrder?: CanonicalOrder;
+  /** the channel's last-modified time of that snapshot */
+  channelUpdatedAt?: string | null;
 }
 
 /** Quantities per SKU, lines of the same SKU added together. */

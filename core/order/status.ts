@@ -21,12 +21,13 @@ export type FulfillmentStatus = (typeof fulfillmentStatuses)[number];
  */
 export const transitions: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
   received: ['validated', 'on_hold', 'rejected', 'backordered', 'cancelled'],
-  validated: ['allocated', 'backordered', 'on_hold', 'cancelled'],
-  // a person decided: validate again, or give up
+  // Back to `received` means: validate again (the channel edited the order, or a person
+  // released it from hold).
+  validated: ['allocated', 'backordered', 'on_hold', 'cancelled', 'received'],
   on_hold: ['received', 'validated', 'rejected', 'cancelled'],
-  backordered: ['validated', 'allocated', 'on_hold', 'cancelled'],
-  allocated: ['ready_to_ship', 'released', 'backordered', 'on_hold', 'cancelled'],
-  ready_to_ship: ['released', 'on_hold', 'cancelled'],
+  backordered: ['validated', 'allocated', 'on_hold', 'cancelled', 'received'],
+  allocated: ['ready_to_ship', 'released', 'backordered', 'on_hold', 'cancelled', 'received'],
+  ready_to_ship: ['released', 'on_hold', 'cancelled', 'received'],
   released: ['shipped', 'cancelled'],
   shipped: ['delivered', 'returned'],
   delivered: ['completed', 'returned'],

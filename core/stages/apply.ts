@@ -2,8 +2,8 @@ import { sopFor } from '../config/business.ts';
 import { HubError } from '../errors.ts';
 import type { Tx } from '../db/pool.ts';
 import { openException } from '../db/sql/exceptions.ts';
-import { reserveStock } from '../db/sql/inventory.ts';
-import { appendOrderEvent, updateOrderState } from '../db/sql/orders.ts';
+import { releaseReservations, reserveStock } from '../db/sql/inventory.ts';
+import { appendOrderEvent, replaceOrderData, setChannelUpdatedAt, updateOrderState } from '../db/sql/orders.ts';
 import { enqueueMessages, type OutboxMessage } from '../db/sql/outbox.ts';
 import { cloudEvent } from '../messaging/cloudevent.ts';
 import { names } from '../messaging/topology.ts';
@@ -22,18 +22,22 @@ export function orderMessages(ctx: StageContext, stage: string, subject: string,
 
 /**
  * Applies what a stage decided, all in the stage's transaction: the state-machine check,
- * stock reservations, the new state, the timeline entry, an exception with its owner and
- * deadline from the SOP, and the outbox messages. Nothing happens unless all of it commits.
+ * stock released or reserved, a newer snapshot from the channel, the new state, the
+ * timeline entry, an exception with its owner and deadline from the SOP, and the outbox
+ * messages. Nothing happens unless all of it commits.
  */
 export async function applyOrderChange(
   tx: Tx,
   ctx: StageContext,
   record: OrderRecord,
   change: OrderChange,
-  cause: { stage: string; messageId: string },
+  cause: { stage: string; messageId: string; actor?: string },
 ): Promise<OrderRecord> {
   const to = change.to ?? record.status;
   if (change.to) assertTransition(record.status, change.to);
+  if (change.releaseReservations) await releaseReservations(tx, record.id);
+  if (change.replaceOrder) await replaceOrderData(tx, record.id, change.replaceOrder);
+  if (change.channelUpdatedAt) await setChannelUpdatedAt(tx, record.id, change.channelUpdatedAt);
   if (change.reserve && change.reserve.length > 0) {
     const reserved = await reserveStock(tx, record.id, change.reserve);
     // The stock rows were read under lock, so this means they changed anyway: try again.
@@ -41,6 +45,7 @@ export async function applyOrderChange(
   }
   const next: OrderRecord = {
     ...record,
+    order: change.replaceOrder ?? record.order,
     status: to,
     paymentStatus: change.paymentStatus ?? record.paymentStatus,
     fulfillmentStatus: change.fulfillmentStatus ?? record.fulfillmentStatus,
@@ -52,7 +57,7 @@ export async function applyOrderChange(
     type: change.timeline.type,
     fromStatus: record.status,
     toStatus: to,
-    actor: `stage:${cause.stage}`,
+    actor: cause.actor ?? `stage:${cause.stage}`,
     reason: change.timeline.reason,
     data: change.timeline.data,
   });

@@ -1,19 +1,24 @@
 import { sopFor } from '../config/business.ts';
-import { normalizeDelivery } from '../inbound.ts';
-import { openException } from '../db/sql/exceptions.ts';
-import { insertOrder, appendOrderEvent, nextOrderSequence } from '../db/sql/orders.ts';
+import type { Tx } from '../db/pool.ts';
+import { openException, resolveExceptionsForRaw } from '../db/sql/exceptions.ts';
+import { appendOrderEvent, insertOrder, lockOrderByExternalId, nextOrderSequence } from '../db/sql/orders.ts';
 import { enqueueMessages } from '../db/sql/outbox.ts';
-import { getRawDelivery, markRawDelivery } from '../db/sql/raw.ts';
+import { getRawDelivery, markRawDelivery, type StoredDelivery } from '../db/sql/raw.ts';
+import { normalizeDelivery } from '../inbound.ts';
 import { ack, park } from '../messaging/decision.ts';
 import type { Handler } from '../messaging/consume.ts';
+import type { CloudEvent } from '../messaging/cloudevent.ts';
+import { decideChannelUpdate, type ChannelSnapshot } from '../pipeline/channel-update.ts';
 import { receiveOrder } from '../pipeline/receive.ts';
-import { orderMessages } from './apply.ts';
+import { applyOrderChange, orderMessages } from './apply.ts';
 import type { StageContext } from './context.ts';
 
 /**
- * Stage `normalize`: a stored raw delivery becomes the hub's order. The connector's
- * normalize runs again on the stored bytes (the webhook ran it too, to answer 4xx), so a
- * delivery replayed after a mapping fix goes through exactly the same path.
+ * Stage `normalize`: a stored raw delivery becomes the hub's order, or changes it. The
+ * connector's normalize runs again on the stored bytes (the webhook ran it too, to answer
+ * 4xx), so a delivery replayed after a mapping fix goes through exactly the same path.
+ * Every delivery carries the channel's whole order, so arrival order does not matter: an
+ * update or a cancel for an order the hub has not seen creates it first.
  */
 export function normalizeStage(ctx: StageContext): Handler {
   return async ({ event }, tx) => {
@@ -30,26 +35,48 @@ export function normalizeStage(ctx: StageContext): Handler {
       const sop = sopFor(ctx.config, 'invalid_payload');
       await openException(tx, {
         type: 'invalid_payload', owner: sop.owner, deadline: new Date(ctx.now().getTime() + sop.deadlineMinutes * 60_000),
-        reason: `${raw.source} payload does not map to an order`, rawId: raw.id, messageId: event.id, stage: 'normalize',
-        details: { problems: result.problems },
+        reason: `${raw.source} payload does not map to an order`, rawId: raw.id, messageId: `raw:${raw.id}`, stage: 'normalize',
+        details: { problems: result.problems.slice(0, 50) },
       });
       return ack('invalid payload kept with an exception');
     }
 
-    const now = ctx.now();
-    const record = receiveOrder(result.order, { id: ctx.newId(), sequence: await nextOrderSequence(tx), prefix: ctx.config.orderNumberPrefix, now });
-    const created = await insertOrder(tx, record, raw.id);
     await markRawDelivery(tx, raw.id, 'processed');
-    // Same channel order delivered under another event id: one order, nothing more to do.
-    if (!created) return ack('order already received');
-    await appendOrderEvent(tx, {
-      orderId: record.id, type: 'order.received', fromStatus: null, toStatus: 'received', actor: `channel:${record.channel}`,
-      reason: `received as ${record.orderNumber}`, data: { rawId: raw.id, externalNumber: result.order.externalNumber ?? null },
-    });
-    await enqueueMessages(tx, orderMessages(ctx, 'normalize', record.id, [{
-      type: 'order.received',
-      data: { orderId: record.id, orderNumber: record.orderNumber, channel: record.channel, externalId: record.externalId },
-    }]));
+    // A replayed delivery that now maps: the exception it raised is done with.
+    await resolveExceptionsForRaw(tx, raw.id, 'the delivery was processed');
+    const snapshot: ChannelSnapshot = { order: result.order, intent: result.intent, updatedAt: result.updatedAt, cancelReason: result.cancelReason };
+    const existing = await lockOrderByExternalId(tx, result.order.channel, result.order.externalId);
+    if (existing) {
+      const decision = decideChannelUpdate(existing.record, existing.channelUpdatedAt, snapshot);
+      if (decision.kind !== 'change') return ack(decision.kind === 'stale' ? 'older snapshot ignored' : 'nothing changed');
+      await applyOrderChange(tx, ctx, existing.record, decision.change, { stage: 'normalize', messageId: event.id, actor: `channel:${raw.source}` });
+      return ack();
+    }
+    await createOrder(tx, ctx, raw, snapshot, event);
     return ack();
   };
+}
+
+async function createOrder(tx: Tx, ctx: StageContext, raw: StoredDelivery, snapshot: ChannelSnapshot, event: CloudEvent): Promise<void> {
+  const record = receiveOrder(snapshot.order, {
+    id: ctx.newId(), sequence: await nextOrderSequence(tx), prefix: ctx.config.orderNumberPrefix, now: ctx.now(),
+  });
+  // Unique (channel, external id): a concurrent delivery of the same order may win the race.
+  if (!(await insertOrder(tx, record, raw.id, snapshot.updatedAt))) return;
+  await appendOrderEvent(tx, {
+    orderId: record.id, type: 'order.received', fromStatus: null, toStatus: 'received', actor: `channel:${record.channel}`,
+    reason: `received as ${record.orderNumber}`, data: { rawId: raw.id, externalNumber: snapshot.order.externalNumber ?? null },
+  });
+  if (snapshot.intent === 'cancel') {
+    // Cancelled before the hub heard of it: keep the order, cancelled, and never allocate it.
+    const decision = decideChannelUpdate(record, null, snapshot);
+    if (decision.kind === 'change') {
+      await applyOrderChange(tx, ctx, record, decision.change, { stage: 'normalize', messageId: event.id, actor: `channel:${raw.source}` });
+      return;
+    }
+  }
+  await enqueueMessages(tx, orderMessages(ctx, 'normalize', record.id, [{
+    type: 'order.received',
+    data: { orderId: record.id, orderNumber: record.orderNumber, channel: record.channel, externalId: record.externalId },
+  }]));
 }

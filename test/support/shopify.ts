@@ -21,7 +21,14 @@ export function shopifyOrderBody(options: { id: string; paid?: boolean; skus?: s
   ['SKU2006-001', 'SKU2006-020', 'SKU2006-035'].forEach((original, i) => {
     body = body.replace(`"sku": "${original}"`, `"sku": "${skus[i] ?? original}"`);
   });
-  if (options.quantity !== undefined) body = body.replaceAll('"quantity": 1,\n      "requires_shipping"', `"quantity": ${options.quantity},\n      "requires_shipping"`);
+  if (options.quantity !== undefined) {
+    body = body.replaceAll('"quantity": 1,\n      "requires_shipping"', `"quantity": ${options.quantity},\n      "requires_shipping"`);
+    // keep the money adding up: lines 369.97 per unit each, discounts 20.00, shipping 10.00
+    const lines = 36997 * options.quantity;
+    body = body
+      .replace('"total_line_items_price": "369.97"', `"total_line_items_price": "${(lines / 100).toFixed(2)}"`)
+      .replace('"total_price": "359.97"', `"total_price": "${((lines - 1000) / 100).toFixed(2)}"`);
+  }
   if (options.country) body = body.replaceAll('"country_code": "US"', `"country_code": "${options.country}"`);
   return body;
 }

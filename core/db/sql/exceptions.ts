@@ -12,12 +12,20 @@ export interface NewException {
   details?: Record<string, unknown>;
 }
 
-/** Opens an exception; one per (type, message id), so a redelivered cause opens no second one. */
+/**
+ * Opens an exception; one per (type, message id), so a redelivered cause opens no second
+ * one. If that exception was resolved and the cause comes back (a replay that fails again),
+ * it is opened again.
+ */
 export async function openException(db: Queryable, e: NewException): Promise<number | undefined> {
   const { rows } = await db.query<{ id: number }>(
     `INSERT INTO exceptions (type, owner, deadline, reason, order_id, raw_id, message_id, stage, details)
      VALUES ($1, $2, $3, $4, (SELECT id FROM orders WHERE id = $5::uuid), $6, $7, $8, $9)
-     ON CONFLICT (type, message_id) WHERE message_id IS NOT NULL DO NOTHING RETURNING id`,
+     ON CONFLICT (type, message_id) WHERE message_id IS NOT NULL DO UPDATE
+        SET status = 'open', resolved_at = NULL, reason = EXCLUDED.reason, details = EXCLUDED.details,
+            deadline = EXCLUDED.deadline, escalated_at = NULL
+        WHERE exceptions.status = 'resolved'
+     RETURNING id`,
     [e.type, e.owner, e.deadline, e.reason, e.orderId ?? null, e.rawId ?? null, e.messageId ?? null, e.stage ?? null,
       JSON.stringify(e.details ?? {})],
   );
@@ -40,6 +48,14 @@ export async function listExceptions(db: Queryable, f: { status?: string | undef
     [f.status ?? null, f.type ?? null, f.orderId ?? null],
   );
   return rows;
+}
+
+/** Resolves the open exceptions a raw delivery raised, once it has been processed after all. */
+export async function resolveExceptionsForRaw(db: Queryable, rawId: number, note: string): Promise<number> {
+  const { rowCount } = await db.query(
+    `UPDATE exceptions SET status = 'resolved', resolved_at = now(), details = details || jsonb_build_object('resolution', $2::text)
+      WHERE raw_id = $1 AND status = 'open'`, [rawId, note]);
+  return rowCount ?? 0;
 }
 
 /** Marks open exceptions whose deadline has passed as escalated; returns how many. */

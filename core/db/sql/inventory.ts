@@ -47,11 +47,31 @@ export async function reserveStock(tx: Queryable, orderId: string, lines: readon
     );
     if (rowCount !== 1) return false;
     await tx.query(
-      `INSERT INTO reservations (order_id, warehouse, sku, quantity, status) VALUES ($1, $2, $3, $4, 'held')`,
+      `INSERT INTO reservations (order_id, warehouse, sku, quantity, status) VALUES ($1, $2, $3, $4, 'held')
+       ON CONFLICT (order_id, warehouse, sku) DO UPDATE SET quantity = EXCLUDED.quantity, status = 'held', created_at = now(), ended_at = NULL`,
       [orderId, line.warehouse, line.sku, line.quantity],
     );
   }
   return true;
+}
+
+/**
+ * Gives back every stock reservation an order holds. The inventory rows are locked in the
+ * same (warehouse, sku) order allocation uses, so a release never deadlocks with it.
+ */
+export async function releaseReservations(tx: Queryable, orderId: string): Promise<ReservationLine[]> {
+  const held = await heldReservations(tx, orderId);
+  if (held.length === 0) return held;
+  await tx.query(
+    `SELECT 1 FROM inventory WHERE (warehouse, sku) IN (SELECT warehouse, sku FROM reservations WHERE order_id = $1 AND status = 'held')
+      ORDER BY warehouse, sku FOR UPDATE`, [orderId]);
+  for (const r of held) {
+    await tx.query('UPDATE inventory SET reserved = reserved - $3, updated_at = now() WHERE warehouse = $1 AND sku = $2', [r.warehouse, r.sku, r.quantity]);
+  }
+  // The row is kept (released) as history; a later allocation of the same SKU in the same
+  // warehouse reuses it.
+  await tx.query(`UPDATE reservations SET status = 'released', ended_at = now() WHERE order_id = $1 AND status = 'held'`, [orderId]);
+  return held;
 }
 
 export async function heldReservations(db: Queryable, orderId: string): Promise<ReservationLine[]> {

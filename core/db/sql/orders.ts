@@ -15,27 +15,59 @@ export async function nextOrderSequence(db: Queryable): Promise<number> {
  * Inserts a new order with its lines. Returns false when the channel's order already
  * exists (unique channel + external id): a second delivery of the same order.
  */
-export async function insertOrder(tx: Queryable, record: OrderRecord, rawId: number | null): Promise<boolean> {
+export async function insertOrder(tx: Queryable, record: OrderRecord, rawId: number | null, channelUpdatedAt: string | null = null): Promise<boolean> {
   const o = record.order;
   const { rowCount } = await tx.query(
     `INSERT INTO orders (id, order_number, channel, external_id, status, payment_status, fulfillment_status,
-                         currency, grand_total, customer_email, ship_country, data, raw_id, placed_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                         currency, grand_total, customer_email, ship_country, data, raw_id, placed_at, channel_updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
      ON CONFLICT (channel, external_id) DO NOTHING`,
     [record.id, record.orderNumber, record.channel, record.externalId, record.status, record.paymentStatus,
       record.fulfillmentStatus, o.currency, o.totals.grandTotal, o.customer.email ?? null,
-      o.shippingAddress?.country ?? null, JSON.stringify(o), rawId, o.placedAt],
+      o.shippingAddress?.country ?? null, JSON.stringify(o), rawId, o.placedAt, channelUpdatedAt],
   );
   if (rowCount !== 1) return false;
+  await insertOrderLines(tx, record.id, o);
+  return true;
+}
+
+/** Replaces an order's canonical data and lines with a newer snapshot from its channel. */
+export async function replaceOrderData(tx: Queryable, id: string, o: CanonicalOrder): Promise<void> {
+  await tx.query(
+    `UPDATE orders SET data = $2, currency = $3, grand_total = $4, customer_email = $5, ship_country = $6, updated_at = now()
+      WHERE id = $1`,
+    [id, JSON.stringify(o), o.currency, o.totals.grandTotal, o.customer.email ?? null, o.shippingAddress?.country ?? null],
+  );
+  await tx.query('DELETE FROM order_lines WHERE order_id = $1', [id]);
+  await insertOrderLines(tx, id, o);
+}
+
+/** Remembers the channel's last-modified time of the snapshot the order now reflects. */
+export async function setChannelUpdatedAt(tx: Queryable, id: string, at: string): Promise<void> {
+  await tx.query('UPDATE orders SET channel_updated_at = greatest(channel_updated_at, $2::timestamptz) WHERE id = $1', [id, at]);
+}
+
+/** Locks a channel's order by its external id; also returns the channel's last-modified time. */
+export async function lockOrderByExternalId(tx: Queryable, channel: string, externalId: string): Promise<{ record: OrderRecord; channelUpdatedAt: string | null } | undefined> {
+  const { rows } = await tx.query<OrderRecord & { channelUpdatedAt: Date | null }>(
+    `SELECT ${recordColumns}, channel_updated_at AS "channelUpdatedAt" FROM orders WHERE channel = $1 AND external_id = $2 FOR UPDATE`,
+    [channel, externalId],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  const { channelUpdatedAt, ...record } = row;
+  return { record, channelUpdatedAt: channelUpdatedAt ? channelUpdatedAt.toISOString() : null };
+}
+
+async function insertOrderLines(tx: Queryable, orderId: string, o: CanonicalOrder): Promise<void> {
   await tx.query(
     `INSERT INTO order_lines (order_id, line_no, sku, name, quantity, unit_price, discount, tax)
      SELECT $1, n, sku, name, quantity, unit_price, discount, tax
        FROM unnest($2::text[], $3::text[], $4::int[], $5::bigint[], $6::bigint[], $7::bigint[])
             WITH ORDINALITY AS l(sku, name, quantity, unit_price, discount, tax, n)`,
-    [record.id, o.lines.map((l) => l.sku), o.lines.map((l) => l.name), o.lines.map((l) => l.quantity),
+    [orderId, o.lines.map((l) => l.sku), o.lines.map((l) => l.name), o.lines.map((l) => l.quantity),
       o.lines.map((l) => l.unitPrice), o.lines.map((l) => l.discount), o.lines.map((l) => l.tax)],
   );
-  return true;
 }
 
 /** Reads an order and locks its row until the transaction ends: every state change goes through this. */

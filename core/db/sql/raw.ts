@@ -42,3 +42,37 @@ export async function markRawDelivery(db: Queryable, id: number, status: RawStat
   await db.query('UPDATE raw_inbound SET status = $2, problems = COALESCE($3, problems), processed_at = now() WHERE id = $1',
     [id, status, problems ? JSON.stringify(problems) : null]);
 }
+
+export interface RawSummary {
+  id: number; source: string; kind: string; topic: string; status: RawStatus; problems: unknown;
+  receivedAt: Date; processedAt: Date | null; replays: number; replayedAt: Date | null; bytes: number;
+}
+
+const summaryColumns = `id, source, kind, topic, status, problems, received_at AS "receivedAt", processed_at AS "processedAt",
+  replays, replayed_at AS "replayedAt", octet_length(body) AS bytes`;
+
+/** Stored deliveries, newest first; `statuses` empty means all. */
+export async function listRawDeliveries(db: Queryable, f: { statuses: RawStatus[]; source?: string | undefined; limit: number }): Promise<RawSummary[]> {
+  const { rows } = await db.query<RawSummary>(
+    `SELECT ${summaryColumns} FROM raw_inbound
+      WHERE (cardinality($1::text[]) = 0 OR status = ANY($1)) AND ($2::text IS NULL OR source = $2)
+      ORDER BY id DESC LIMIT $3`,
+    [f.statuses, f.source ?? null, f.limit],
+  );
+  return rows;
+}
+
+export async function getRawSummary(db: Queryable, id: number): Promise<(RawSummary & { headers: Record<string, string>; body: Buffer }) | undefined> {
+  const { rows } = await db.query<RawSummary & { headers: Record<string, string>; body: Buffer }>(
+    `SELECT ${summaryColumns}, headers, body FROM raw_inbound WHERE id = $1`, [id]);
+  return rows[0];
+}
+
+/** Marks a stored delivery for another pass through the pipeline; returns its previous status. */
+export async function markForReplay(tx: Queryable, id: number): Promise<RawStatus | undefined> {
+  const { rows } = await tx.query<{ previous: RawStatus }>(
+    `UPDATE raw_inbound r SET status = 'accepted', replays = replays + 1, replayed_at = now()
+       FROM (SELECT id, status AS previous FROM raw_inbound WHERE id = $1 FOR UPDATE) old
+      WHERE r.id = old.id RETURNING old.previous`, [id]);
+  return rows[0]?.previous;
+}

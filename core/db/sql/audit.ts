@@ -1,0 +1,7 @@
+import type { Queryable } from '../pool.ts';
+
+/** Records an operator's write, in the same transaction as the write. */
+export async function appendAudit(db: Queryable, e: { actor: string; action: string; target: string; detail?: Record<string, unknown> }): Promise<void> {
+  await db.query('INSERT INTO audit_log (actor, action, target, detail) VALUES ($1, $2, $3, $4)',
+    [e.actor, e.action, e.target, JSON.stringify(e.detail ?? {})]);
+}
