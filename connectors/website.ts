@@ -107,8 +107,7 @@ export function ownChannelConnector({ channel, secretName, clientPlatforms = und
       checkLines(read, at(root, 'lines'));
       if (clientPlatforms !== undefined) checkClient(read, at(root, 'client'), clientPlatforms);
 
-      const updatedAtNode = at(root, 'updatedAt');
-      const updatedAt = updatedAtNode.value == null ? null : read.timestamp(updatedAtNode);
+      const updatedAt = readUpdatedAt(read, at(root, 'updatedAt'));
       const reasonNode = at(root, 'cancelReason');
       const cancelReason = read.text(reasonNode);
       if (cancelReason !== null && cancelReason.length > MAX_CANCEL_REASON_LENGTH) {
@@ -195,6 +194,14 @@ function checkLines(read: Reader, node: At): void {
     if (!isObject(line.value)) read.report(line.path, 'must be a JSON object');
     else if (Object.hasOwn(line.value, 'channelSku')) read.report(`${line.path}/channelSku`, 'is set by the hub when it maps a SKU; leave it out');
   });
+}
+
+/** The sender's last-modified time, as UTC; null when left out. One problem for a non-string, not two. */
+function readUpdatedAt(read: Reader, node: At): string | null {
+  if (node.value == null) return null;
+  if (typeof node.value === 'string') return read.timestamp(node);
+  read.report(node.path, 'must be an ISO-8601 timestamp with a UTC offset');
+  return null;
 }
 
 function checkClient(read: Reader, node: At, platforms: readonly ClientPlatform[]): void {

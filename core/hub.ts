@@ -5,6 +5,7 @@ import type { Hono } from 'hono';
 import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { shopify } from '../connectors/shopify.ts';
+import { app as appConnector, website } from '../connectors/website.ts';
 import type { OrderConnector } from '../connectors/types.ts';
 import type { HubConfig } from '../schemas/config.ts';
 import type { Channel } from './inbound.ts';
@@ -33,7 +34,7 @@ export type Role = 'api' | 'worker' | 'scheduler';
 export const allRoles: readonly Role[] = ['api', 'worker', 'scheduler'];
 
 /** Inbound order connectors by name, as the config's channels refer to them. */
-const orderConnectors: Record<string, OrderConnector> = { shopify };
+const orderConnectors: Record<string, OrderConnector> = { shopify, website, app: appConnector };
 
 export interface HubOptions {
   roles?: readonly Role[];

@@ -34,6 +34,9 @@ export function normalizeDelivery(connector: OrderConnector, channel: ChannelSet
     return { ok: false, problems: [{ path: '/', message: `the ${connector.channel} connector failed on this payload: ${(error as Error).message}` }] };
   }
   if (!result.ok) return result;
+  // The schema first: only a well-formed order has lines whose SKUs can be mapped.
+  const problems = canonicalOrderProblems({ ...result.order, channel: channel.code });
+  if (problems.length > 0) return { ok: false, problems };
   const skuMap = channel.skuMap ?? {};
   const order = {
     ...result.order,
@@ -43,8 +46,7 @@ export function normalizeDelivery(connector: OrderConnector, channel: ChannelSet
       return mapped === undefined ? line : { ...line, sku: mapped, channelSku: line.sku };
     }),
   };
-  const problems = canonicalOrderProblems(order);
-  return problems.length > 0 ? { ok: false, problems } : { ...result, order };
+  return { ...result, order };
 }
 
 /** An enabled channel: its settings and the connector that reads its payloads. */

@@ -13,7 +13,7 @@ export async function acceptDelivery(
   tx: Queryable,
   ctx: { namespace: string; now: () => Date; newId: () => string },
   delivery: Omit<RawDelivery, 'status' | 'problems'>,
-): Promise<{ id: number; isNew: boolean }> {
+): Promise<{ id: number; isNew: boolean; sameBody: boolean }> {
   const raw = await storeRawDelivery(tx, { ...delivery, status: 'accepted' });
   if (raw.isNew) await sendToNormalize(tx, ctx, { id: raw.id, source: delivery.source, topic: delivery.topic });
   return raw;

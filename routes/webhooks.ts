@@ -130,6 +130,16 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
       }
 
       const stored = await withTransaction(deps.db, (tx) => acceptDelivery(tx, deps, base));
+      if (!stored.isNew && !stored.sameBody) {
+        // Same event id, different bytes: a corrected resend under a used id would otherwise be
+        // taken for a duplicate and dropped. Refuse it loudly instead.
+        outcome('event_id_reused');
+        return problemResponse({
+          type: 'https://order-hub.local/problems/event_id_reused', title: 'Conflict', status: 409,
+          detail: `event id ${dedupeKey} was already used for a different payload (stored as ${stored.id}); send a changed payload under a new event id`,
+          rawId: stored.id,
+        });
+      }
       await deps.dedupe.remember(source, dedupeKey);
       outcome(stored.isNew ? 'accepted' : 'duplicate');
       return c.json({ status: stored.isNew ? 'accepted' : 'duplicate', id: stored.id }, 200);

@@ -84,9 +84,10 @@ describe('the transitions table', () => {
     for (const s of finalStatuses) expect(transitions[s], s).toEqual([]);
   });
 
-  it('leads back to received only from on_hold (a person sends the order through validation again)', () => {
+  it('leads back to received (validate again) only from statuses before release', () => {
+    // a person releases a hold, or the channel edits the order before it left for a warehouse
     const into = orderStatuses.filter((s) => transitions[s].includes('received'));
-    expect(into).toEqual(['on_hold']);
+    expect(into).toEqual(['validated', 'on_hold', 'allocated', 'backordered', 'ready_to_ship']);
   });
 });
 

@@ -16,18 +16,19 @@ export interface RawDelivery {
 
 /**
  * Stores a delivery byte for byte. Returns its id and whether it is new; a delivery seen
- * before (same source and dedupe key) returns the first one's id and status.
+ * before (same source and dedupe key) returns the first one's id and status, and whether
+ * its body was the same.
  */
-export async function storeRawDelivery(db: Queryable, d: RawDelivery): Promise<{ id: number; isNew: boolean; status: RawStatus }> {
+export async function storeRawDelivery(db: Queryable, d: RawDelivery): Promise<{ id: number; isNew: boolean; status: RawStatus; sameBody: boolean }> {
   const inserted = await db.query<{ id: number; status: RawStatus }>(
     `INSERT INTO raw_inbound (source, kind, dedupe_key, topic, headers, body, status, problems)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
      ON CONFLICT (source, dedupe_key) DO NOTHING RETURNING id, status`,
     [d.source, d.kind, d.dedupeKey, d.topic, JSON.stringify(d.headers), d.body, d.status, d.problems ? JSON.stringify(d.problems) : null],
   );
-  if (inserted.rows[0]) return { ...inserted.rows[0], isNew: true };
-  const existing = await db.query<{ id: number; status: RawStatus }>(
-    'SELECT id, status FROM raw_inbound WHERE source = $1 AND dedupe_key = $2', [d.source, d.dedupeKey]);
+  if (inserted.rows[0]) return { ...inserted.rows[0], isNew: true, sameBody: true };
+  const existing = await db.query<{ id: number; status: RawStatus; sameBody: boolean }>(
+    'SELECT id, status, body = $3 AS "sameBody" FROM raw_inbound WHERE source = $1 AND dedupe_key = $2', [d.source, d.dedupeKey, d.body]);
   return { ...existing.rows[0]!, isNew: false };
 }
 
