@@ -58,7 +58,7 @@ export const shopify: OrderConnector = {
   normalize(body: unknown, delivery: InboundDelivery): NormalizeResult {
     const result = normalizeShopifyOrder(body);
     if (!result.ok) return result;
-    const topicIntent = INTENTS[delivery.topic] ?? 'update';
+    const topicIntent = Object.hasOwn(INTENTS, delivery.topic) ? INTENTS[delivery.topic]! : 'update';
     const cancelledAt = at({ value: body, path: '' }, 'cancelled_at').value;
     const intent = topicIntent === 'update' && typeof cancelledAt === 'string' && cancelledAt !== '' ? 'cancel' : topicIntent;
     const reason = at({ value: body, path: '' }, 'cancel_reason').value;

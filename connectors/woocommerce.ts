@@ -207,11 +207,17 @@ function readLine(read: Reader, node: At, currency: string | null, taxIncluded: 
   if (rawName === null) read.report(`${node.path}/name`, 'a line item needs a name');
   const name = decodeEntities(rawName ?? '');
 
-  const sku = read.text(at(node, 'sku'));
-  if (sku === null || sku.trim() === '') {
-    const product = idDigits(at(node, 'variation_id').value) ?? '0';
-    const which = product !== '0' ? `variation ${product}` : `product ${idDigits(at(node, 'product_id').value) ?? '?'}`;
-    read.report(`${node.path}/sku`, `line ${lineId ?? '?'} (${JSON.stringify(name)}) has no SKU: give ${which} a SKU in WooCommerce`);
+  // WooCommerce products need not have a SKU (the official sample's has none). Such a line
+  // is named by its product (or variation) id, `wc-product-93` / `wc-variation-12`, which the
+  // channel's skuMap can map to the hub's SKU; unmapped, validation holds the order and names it.
+  const givenSku = read.text(at(node, 'sku'));
+  let sku = givenSku?.trim() ? givenSku : null;
+  if (sku === null) {
+    const variation = idDigits(at(node, 'variation_id').value);
+    const product = idDigits(at(node, 'product_id').value);
+    if (variation !== null && variation !== '0') sku = `wc-variation-${variation}`;
+    else if (product !== null && product !== '0') sku = `wc-product-${product}`;
+    else read.report(`${node.path}/sku`, `line ${lineId ?? '?'} (${JSON.stringify(name)}) has neither a SKU nor a product id`);
   }
 
   const quantityNode = at(node, 'quantity');

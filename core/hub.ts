@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { shopify } from '../connectors/shopify.ts';
 import { app as appConnector, website } from '../connectors/website.ts';
+import { woocommerce } from '../connectors/woocommerce.ts';
 import type { OrderConnector } from '../connectors/types.ts';
 import type { HubConfig } from '../schemas/config.ts';
 import type { Channel } from './inbound.ts';
@@ -34,7 +35,7 @@ export type Role = 'api' | 'worker' | 'scheduler';
 export const allRoles: readonly Role[] = ['api', 'worker', 'scheduler'];
 
 /** Inbound order connectors by name, as the config's channels refer to them. */
-const orderConnectors: Record<string, OrderConnector> = { shopify, website, app: appConnector };
+const orderConnectors: Record<string, OrderConnector> = { shopify, woocommerce, website, app: appConnector };
 
 export interface HubOptions {
   roles?: readonly Role[];

@@ -156,11 +156,11 @@ describe('woocommerce.describe', () => {
 });
 
 describe('woocommerce.normalize of the official sample', () => {
-  it('names the line that has no SKU, and nothing else', () => {
-    const problems = rejected(rawBody);
-    expect(problems).toEqual([
-      { path: '/line_items/0/sku', message: 'line 315 ("Woo Single #1") has no SKU: give product 93 a SKU in WooCommerce' },
-    ]);
+  it('is accepted as it is: the line without a SKU is named by its product id, which a skuMap can map', () => {
+    const result = accepted(rawBody);
+    expect(result.order.lines[0]).toMatchObject({ sku: 'wc-product-93', name: 'Woo Single #1', quantity: 2 });
+    const mapped = normalizeDelivery(woocommerce, { code: 'woocommerce', skuMap: { 'wc-product-93': 'WOO-SINGLE-1' } }, rawBody, { eventId: null, topic: 'order.created' });
+    expect(mapped.ok && mapped.order.lines[0]).toMatchObject({ sku: 'WOO-SINGLE-1', channelSku: 'wc-product-93' });
   });
 
   it('maps the order once the line has a SKU; its money adds up', () => {

@@ -118,7 +118,7 @@ export function createAmazonPoller(deps: AmazonPollerDeps): AmazonPoller {
 
   /** Lists one page of orders: the window's first page by its bounds, later ones by NextToken. */
   async function listOrders(window: ReadWindow): Promise<{ orders: unknown[]; nextToken: string | null; requestId: string | null }> {
-    const query = window.nextToken === null
+    const query: Record<string, string> = window.nextToken === null
       ? {
           MarketplaceIds: marketplaceIds,
           LastUpdatedAfter: window.after,
@@ -143,11 +143,11 @@ export function createAmazonPoller(deps: AmazonPollerDeps): AmazonPoller {
       const { body } = await api.get('getOrderItems', path, nextToken === null ? {} : { NextToken: nextToken });
       const payload = payloadOf(body, 'getOrderItems');
       if (payload.AmazonOrderId !== undefined && payload.AmazonOrderId !== orderId) {
-        throw badResponse('getOrderItems', `items of ${String(payload.AmazonOrderId)} returned for ${orderId}`);
+        throw badResponse('getOrderItems', `items of ${JSON.stringify(payload.AmazonOrderId)} returned for ${orderId}`);
       }
-      const pageItems = payload.OrderItems ?? [];
+      const pageItems: unknown = payload.OrderItems ?? [];
       if (!Array.isArray(pageItems)) throw badResponse('getOrderItems', 'payload.OrderItems is not an array');
-      items.push(...pageItems);
+      items.push(...(pageItems as unknown[]));
       nextToken = tokenOf(payload.NextToken, 'getOrderItems');
       if (nextToken === null) return items;
     }
