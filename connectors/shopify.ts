@@ -18,8 +18,9 @@ const INTENTS: Record<string, OrderIntent> = {
   'orders/create': 'create',
   'orders/updated': 'update',
   'orders/paid': 'update',
-  'orders/edited': 'update',
   'orders/cancelled': 'cancel',
+  // not orders/edited: it carries an order edit, not the order; orders/updated follows it anyway
+
 };
 
 /**
@@ -60,7 +61,7 @@ export const shopify: OrderConnector = {
     if (!result.ok) return result;
     const topicIntent = Object.hasOwn(INTENTS, delivery.topic) ? INTENTS[delivery.topic]! : 'update';
     const cancelledAt = at({ value: body, path: '' }, 'cancelled_at').value;
-    const intent = topicIntent === 'update' && typeof cancelledAt === 'string' && cancelledAt !== '' ? 'cancel' : topicIntent;
+    const intent = delivery.topic === 'orders/updated' && typeof cancelledAt === 'string' && cancelledAt !== '' ? 'cancel' : topicIntent;
     const reason = at({ value: body, path: '' }, 'cancel_reason').value;
     return { ...result, intent, cancelReason: intent === 'cancel' && typeof reason === 'string' ? reason : null };
   },
@@ -118,8 +119,9 @@ function normalizeShopifyOrder(body: unknown): NormalizeResult {
       shipping,
       tax: money(at(root, 'total_tax')),
       taxIncluded: at(root, 'taxes_included').value === true,
-      // Tips and duties are part of total_price but of no other total.
-      otherCharges: read.sum([optionalMoney(at(root, 'total_tip_received')), optionalMoney(at(at(at(root, 'current_total_duties_set'), 'shop_money'), 'amount'))], '/total_price'),
+      // Tips and duties are part of total_price but of no other total; total_price is the
+      // original total, so the original duties (current ones drop after a duty refund).
+      otherCharges: read.sum([optionalMoney(at(root, 'total_tip_received')), optionalMoney(at(at(at(root, 'original_total_duties_set'), 'shop_money'), 'amount'))], '/total_price'),
       grandTotal: money(at(root, 'total_price')),
     },
     shippingAddress: readAddress(read, at(root, 'shipping_address')),
@@ -154,15 +156,14 @@ function readLine(read: Reader, node: At, currency: string | null): CanonicalLin
     read.report(quantity.path, 'must be a whole number of at least 1');
   }
 
-  // `total_discount` is deprecated in favour of `discount_allocations`; take either.
+  // `total_discount` is deprecated and the checkout leaves it at "0.00": the discount lives in
+  // `discount_allocations`. Take the allocations when there are any, else `total_discount`.
+  const allocations = read.list(at(node, 'discount_allocations'), 'optional');
   const totalDiscount = at(node, 'total_discount');
   const discount =
-    totalDiscount.value == null
-      ? read.sum(
-          read.list(at(node, 'discount_allocations'), 'optional').map((a) => read.amount(at(a, 'amount'), currency)),
-          `${node.path}/discount_allocations`,
-        )
-      : read.amount(totalDiscount, currency);
+    allocations.length > 0
+      ? read.sum(allocations.map((a) => read.amount(at(a, 'amount'), currency)), `${node.path}/discount_allocations`)
+      : totalDiscount.value == null ? 0 : read.amount(totalDiscount, currency);
   const tax = read.sum(
     read.list(at(node, 'tax_lines'), 'optional').map((t) => read.amount(at(t, 'price'), currency)),
     `${node.path}/tax_lines`,

@@ -46,7 +46,9 @@ export function normalizeDelivery(connector: OrderConnector, channel: ChannelSet
       return mapped === undefined ? line : { ...line, sku: mapped, channelSku: line.sku };
     }),
   };
-  return { ...result, order };
+  // A mapped SKU must still fit the schema (the config bounds it too; this keeps the rule in one place).
+  const mappedProblems = canonicalOrderProblems(order);
+  return mappedProblems.length > 0 ? { ok: false, problems: mappedProblems } : { ...result, order };
 }
 
 /** An enabled channel: its settings and the connector that reads its payloads. */

@@ -16,7 +16,7 @@ import { createPool } from '../core/db/pool.ts';
 import { deleteTopology } from '../core/messaging/broker.ts';
 import { hubTopology, names } from '../core/messaging/topology.ts';
 import { startHub } from '../core/hub.ts';
-import { shopifyOrderJson, signedHeaders, type DemoOrderSpec } from './shopify-store.ts';
+import { ownChannelDelivery, shopifyDelivery, startAmazonMarketplace, woocommerceDelivery, type DemoOrder, type Delivery } from './channels.ts';
 
 const { values } = parseArgs({
   options: { orders: { type: 'string' }, rate: { type: 'string', default: '25' }, 'keep-data': { type: 'boolean', default: false } },
@@ -28,16 +28,31 @@ if (!(target > 0) || !(rate > 0)) {
   process.exit(2);
 }
 
-const secret = process.env.SHOPIFY_WEBHOOK_SECRET || `demo-${randomBytes(8).toString('hex')}`;
+// Every channel's secret: the environment's if set, else one made up for this run.
+const secretOf = (name: string) => process.env[name] || `demo-${randomBytes(8).toString('hex')}`;
+const secrets = {
+  SHOPIFY_WEBHOOK_SECRET: secretOf('SHOPIFY_WEBHOOK_SECRET'),
+  WOOCOMMERCE_WEBHOOK_SECRET: secretOf('WOOCOMMERCE_WEBHOOK_SECRET'),
+  WEBSITE_WEBHOOK_SECRET: secretOf('WEBSITE_WEBHOOK_SECRET'),
+  APP_WEBHOOK_SECRET: secretOf('APP_WEBHOOK_SECRET'),
+  AMAZON_SP_API_TOKEN: secretOf('AMAZON_SP_API_TOKEN'),
+};
 const adminToken = process.env.HUB_ADMIN_TOKEN || `demo-${randomBytes(8).toString('hex')}`;
 const env = readEnv({
   ...process.env,
+  ...secrets,
   HUB_NAMESPACE: process.env.HUB_NAMESPACE || 'demo',
-  SHOPIFY_WEBHOOK_SECRET: secret,
   HUB_ADMIN_TOKEN: adminToken,
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
 });
-const config = loadConfig(env.configPath);
+const loaded = loadConfig(env.configPath);
+// The simulated Amazon marketplace listens on a free port; the poller is pointed at it.
+const amazonChannel = loaded.channels.find((c) => c.connector === 'amazon' && c.poller);
+const marketplace = amazonChannel ? await startAmazonMarketplace(secrets.AMAZON_SP_API_TOKEN) : undefined;
+const config = {
+  ...loaded,
+  channels: loaded.channels.map((c) => (c === amazonChannel && c.poller && marketplace ? { ...c, poller: { ...c.poller, baseUrl: `http://127.0.0.1:${marketplace.port}` } } : c)),
+};
 const ns = env.namespace;
 
 // Start from a clean namespace so stock and counts are the demo's own — never someone else's.
@@ -75,7 +90,7 @@ for (const w of config.warehouses) {
   });
 }
 
-// ── simulated store ─────────────────────────────────────────────────────────────────
+// ── simulated sales channels ────────────────────────────────────────────────────────
 const catalog = config.products.filter((p) => p.sku !== 'LIMITED-PRINT');
 const destinations = [
   { country: 'US', province: 'KY', city: 'Louisville', zip: '40202', currency: 'USD', weight: 6 },
@@ -83,36 +98,44 @@ const destinations = [
   { country: 'CA', province: 'ON', city: 'Ottawa', zip: 'K2H7A8', currency: 'CAD', weight: 1 },
   { country: 'DE', province: 'SN', city: 'Leipzig', zip: '04109', currency: 'EUR', weight: 2 },
 ];
+type ChannelName = 'shopify' | 'woocommerce' | 'website' | 'app' | 'amazon';
+// How the demo's sales split across channels (Amazon only when its poller can run).
+const channelMix: ChannelName[] = ['shopify', 'shopify', 'shopify', 'woocommerce', 'woocommerce', 'website', 'website', 'app', 'app', ...(marketplace ? ['amazon' as const] : [])];
 const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
 const weighted = destinations.flatMap((d) => Array<typeof d>(d.weight).fill(d));
 const sentAt = new Map<string, number>();
+const sentBy = new Map<ChannelName, number>();
 let sent = 0;
 let duplicatesSent = 0;
 let rejectedByHub = 0;
 let nextId = 9_007_199_254_740_993n; // above 2^53 on purpose
 
-function nextOrder(): DemoOrderSpec {
-  const d = pick(weighted);
+function nextOrder(channel: ChannelName): DemoOrder {
+  const d = channel === 'woocommerce' ? destinations[3]! : channel === 'amazon' ? destinations[0]! : pick(weighted);
   const roll = Math.random();
+  const assortment = channel === 'amazon' ? catalog.filter((p) => marketplace?.skus.length && ['SKU2006-001', 'TSHIRT-BLK-M', 'MUG-CLASSIC'].includes(p.sku)) : catalog;
   const lines = Array.from({ length: 1 + Math.floor(Math.random() * 3) }, () => {
-    const p = pick(catalog);
+    const p = pick(assortment);
     return { sku: p.sku, name: p.name, price: (5 + Math.floor(Math.random() * 9000) / 100).toFixed(2), quantity: 1 + Math.floor(Math.random() * 2) };
   });
-  if (roll < 0.04) lines.push({ sku: `UNKNOWN-${Math.floor(Math.random() * 100)}`, name: 'Not in the catalog', price: '9.99', quantity: 1 });
-  else if (roll < 0.08) lines.push({ sku: 'LIMITED-PRINT', name: 'Limited art print', price: '49.00', quantity: 1 });
+  if (channel !== 'amazon') {
+    if (roll < 0.04) lines.push({ sku: `UNKNOWN-${Math.floor(Math.random() * 100)}`, name: 'Not in the catalog', price: '9.99', quantity: 1 });
+    else if (roll < 0.08) lines.push({ sku: 'LIMITED-PRINT', name: 'Limited art print', price: '49.00', quantity: 1 });
+  }
   const id = nextId;
   nextId += 1n + BigInt(Math.floor(Math.random() * 1000));
   return { id, lines, ...d, email: `buyer${id % 10000n}@example.com` };
 }
 
-async function deliver(body: string, eventId: string): Promise<void> {
-  // Retry like Shopify does: anything but a 2xx is sent again, with the same event id.
+async function deliver(delivery: Delivery): Promise<void> {
+  // Retry like the platforms do: anything but a 2xx or 4xx is sent again, unchanged.
   for (let attempt = 0; attempt < 8; attempt++) {
     try {
-      const response = await fetch(`${base}/webhooks/orders/shopify`, { method: 'POST', body, headers: signedHeaders(body, secret, eventId) });
+      const response = await fetch(`${base}${delivery.path}`, { method: 'POST', body: delivery.body, headers: delivery.headers });
       if (response.ok) return;
       if (response.status >= 400 && response.status < 500) {
         rejectedByHub++;
+        console.error(`\n${delivery.path} refused: ${await response.text()}`);
         return;
       }
     } catch {
@@ -122,23 +145,48 @@ async function deliver(body: string, eventId: string): Promise<void> {
   }
 }
 
+function deliveryFor(channel: Exclude<ChannelName, 'amazon'>, order: DemoOrder): Delivery {
+  const eventId = randomBytes(8).toString('hex');
+  switch (channel) {
+    case 'shopify': return shopifyDelivery(order, secrets.SHOPIFY_WEBHOOK_SECRET, eventId);
+    case 'woocommerce': return woocommerceDelivery(order, secrets.WOOCOMMERCE_WEBHOOK_SECRET);
+    case 'website': return ownChannelDelivery('website', order, secrets.WEBSITE_WEBHOOK_SECRET, eventId);
+    case 'app': return ownChannelDelivery('app', order, secrets.APP_WEBHOOK_SECRET, eventId);
+    default: {
+      const never: never = channel;
+      return never;
+    }
+  }
+}
+
 const inFlight = new Set<Promise<void>>();
 const storeTimer = setInterval(() => {
   if (sent >= target) return;
-  const spec = nextOrder();
-  const body = shopifyOrderJson(spec, new Date());
-  const eventId = randomBytes(8).toString('hex');
-  sentAt.set(spec.id.toString(), Date.now());
+  const channel = pick(channelMix);
+  const order = nextOrder(channel);
   sent++;
-  const deliveries = [deliver(body, eventId)];
+  sentBy.set(channel, (sentBy.get(channel) ?? 0) + 1);
+  if (channel === 'amazon') {
+    if (marketplace) sentAt.set(marketplace.sell(order), Date.now()); // the hub's poller fetches it
+    return;
+  }
+  const delivery = deliveryFor(channel, order);
+  sentAt.set(externalIdOf(channel, delivery), Date.now());
+  const deliveries = [deliver(delivery)];
   if (Math.random() < 0.1) {
     duplicatesSent++;
-    deliveries.push(deliver(body, eventId)); // an at-least-once platform delivers twice
+    deliveries.push(deliver(delivery)); // an at-least-once platform delivers twice
   }
   const work = Promise.all(deliveries).then(() => {});
   inFlight.add(work);
   void work.finally(() => inFlight.delete(work));
 }, 1000 / rate);
+
+/** The id the hub will know the order by (for the latency figures). */
+function externalIdOf(channel: ChannelName, delivery: Delivery): string {
+  const body = JSON.parse(delivery.body.replace(/"id": (\d{16,})/, '"id": "$1"')) as { id?: unknown; externalId?: unknown };
+  return String(channel === 'website' || channel === 'app' ? body.externalId : body.id);
+}
 
 // ── live progress ───────────────────────────────────────────────────────────────────
 const settledStatuses = ['released', 'on_hold', 'backordered', 'rejected', 'cancelled'];
@@ -171,6 +219,7 @@ async function finish(code: number): Promise<never> {
   clearInterval(progressTimer);
   await Promise.allSettled([...inFlight]);
   await wms.close().catch(() => {});
+  await marketplace?.close();
   await hub.stop();
   process.exit(code);
 }
@@ -192,7 +241,7 @@ const progressTimer = setInterval(() => {
     const lost = sent - rejectedByHub - total;
     const { rows: exceptions } = await hub.db.query<{ type: string; n: number }>(`SELECT type, count(*) AS n FROM exceptions GROUP BY type ORDER BY type`);
     console.log('\nsummary');
-    console.log(`  orders sent ${sent}, duplicate deliveries ${duplicatesSent}, refused by the hub ${rejectedByHub}`);
+    console.log(`  orders sent ${sent} (${[...sentBy].map(([k, v]) => `${k} ${v}`).join(', ')}), duplicate deliveries ${duplicatesSent}, refused by the hub ${rejectedByHub}`);
     console.log(`  orders in the hub ${total}: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     console.log(`  fulfilment requests: ${[...byWarehouse].map(([k, v]) => `${k} ${v}`).join(', ')}; orders requested twice: ${twice}`);
     console.log(`  exceptions for a person: ${exceptions.map((e) => `${e.type} ${e.n}`).join(', ') || 'none'}`);

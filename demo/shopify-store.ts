@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 
 /** A simulated Shopify store: real-shaped `orders/create` payloads, signed as Shopify signs them. */
 
+/** One generated order (see demo/channels.ts). */
 export interface DemoOrderSpec {
   id: bigint;
   lines: { sku: string; name: string; price: string; quantity: number }[];

@@ -32,7 +32,7 @@ export const configSchema = {
           name: { type: 'string' },
           enabled: { type: 'boolean', default: true },
           /** the channel's SKU → the hub's SKU, where they differ */
-          skuMap: { type: 'object', additionalProperties: { type: 'string', minLength: 1 } },
+          skuMap: { type: 'object', additionalProperties: { type: 'string', minLength: 1, maxLength: 128, pattern: '^\\S+$' } },
           /** for a polled channel (Amazon SP-API): where and how often to fetch orders */
           poller: {
             type: 'object',

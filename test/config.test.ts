@@ -127,9 +127,7 @@ describe('parseConfig reports every problem with its JSON path', () => {
     ]);
   });
 
-  // The docstring promises "every problem with its JSON path"; the duplicate-code problems
-  // carry none (they say `warehouse "w1" is defined twice`). Fails until they point at
-  // e.g. /warehouses/1/code. See the report.
+  // Every problem comes with its JSON path, duplicates too.
   it('locates a duplicate warehouse code with a JSON path', () => {
     const doc = minimalDocument();
     doc.warehouses.push({ ...doc.warehouses[0]!, name: 'W1 again' });
@@ -205,9 +203,7 @@ describe('sopFor', () => {
     }
   });
 
-  // Latent: the lookup is a plain property read, so a type named like an Object.prototype
-  // member returns that member (a function) instead of the default entry. Every caller
-  // passes a literal today. Fails until sopFor checks Object.hasOwn. See the report.
+  // Own properties only: a type named like an Object.prototype member gets the default entry.
   it('falls back to default for a type named like an Object.prototype member', () => {
     for (const type of ['constructor', 'toString', 'hasOwnProperty', '__proto__']) {
       expect(sopFor(config, type), type).toEqual({ owner: 'operations', deadlineMinutes: 240 });
@@ -268,9 +264,7 @@ describe('readEnv', () => {
     expect(env.secrets).toEqual({});
   });
 
-  // Only HUB_CONFIG and HUB_ADMIN_TOKEN treat '' as unset (`||`); the others use `??`, so an
-  // empty PORT becomes port 0 (a random port), and empty URLs or namespace stay ''. compose.yaml
-  // today never passes these empty, so this is latent. See the report.
+  // docker compose passes `${VAR:-}` through as '': every variable treats that as unset.
   it('treats an empty PORT as unset (8080), not as port 0', () => {
     expect(readEnv({ PORT: '' }).port).toBe(8080);
   });

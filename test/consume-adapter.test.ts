@@ -259,10 +259,8 @@ describe('consume adapter', () => {
     }
   });
 
-  // BUG (core/stages/parking.ts, describeParked): the x-hub-* headers a hub retry wrote stay
-  // on the message, and describeParked prefers them over the broker's x-death entry. A message
-  // retried once ("downstream not ready") that then crashes its consumer until the delivery
-  // limit is recorded as parked for "downstream not ready", hiding the crash loop.
+  // The x-hub-* headers of an earlier retry stay on a message; when the broker dead-letters
+  // it after a crash loop, its x-death entry, not the stale retry reason, says why.
   it('records the delivery-limit cause, not a stale retry reason, for a retried message the broker dead-letters', async () => {
     const event = testEvent('effect');
     // The headers consume.ts puts on a message it sends through a wait queue for attempt 2.
