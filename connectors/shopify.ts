@@ -1,7 +1,4 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { InputProblem } from '../core/errors.ts';
-import { HubError } from '../core/errors.ts';
-import { currencyExponent, toMinorUnits } from '../core/money.ts';
 import {
   channelPaymentStatuses,
   type Address,

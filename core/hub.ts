@@ -4,6 +4,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
+import { amazon } from '../connectors/amazon.ts';
 import { shopify } from '../connectors/shopify.ts';
 import { app as appConnector, website } from '../connectors/website.ts';
 import { woocommerce } from '../connectors/woocommerce.ts';
@@ -24,6 +25,7 @@ import { hubTopology, names, type Stage, type Topology } from './messaging/topol
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createRedis } from './redis/client.ts';
 import { createDeliveryDedupe } from './redis/dedupe.ts';
+import { createAmazonPoller } from './pollers/amazon.ts';
 import type { Job } from './scheduling/jobs.ts';
 import { startScheduler } from './scheduling/scheduler.ts';
 import type { StageContext } from './stages/context.ts';
@@ -35,7 +37,7 @@ export type Role = 'api' | 'worker' | 'scheduler';
 export const allRoles: readonly Role[] = ['api', 'worker', 'scheduler'];
 
 /** Inbound order connectors by name, as the config's channels refer to them. */
-const orderConnectors: Record<string, OrderConnector> = { shopify, woocommerce, website, app: appConnector };
+const orderConnectors: Record<string, OrderConnector> = { shopify, woocommerce, amazon, website, app: appConnector };
 
 export interface HubOptions {
   roles?: readonly Role[];
@@ -65,11 +67,26 @@ export interface Hub {
   stop(): Promise<void>;
 }
 
-/** Jobs every hub schedules (more arrive with the after-sales issue). */
-function scheduledJobs(db: Db): Job[] {
-  return [
-    { name: 'exception-escalation', schedule: '* * * * *', lockMs: 50_000, run: async () => ({ escalated: await escalateOverdueExceptions(db) }) },
+/**
+ * The hub's scheduled jobs: exception escalation, and a poll job per polled channel (each
+ * runs once across replicas under its Redis lock; a channel without its token is skipped,
+ * loudly).
+ */
+function scheduledJobs(deps: { db: Db; namespace: string; config: HubConfig; secrets: Readonly<Record<string, string>>; logger: Logger; now: () => Date; newId: () => string }): Job[] {
+  const jobs: Job[] = [
+    { name: 'exception-escalation', schedule: '* * * * *', lockMs: 50_000, run: async () => ({ escalated: await escalateOverdueExceptions(deps.db) }) },
   ];
+  for (const channel of deps.config.channels) {
+    if (channel.enabled === false || channel.connector !== 'amazon' || !channel.poller) continue;
+    const token = deps.secrets[amazon.secretName];
+    if (!token) {
+      deps.logger.warn({ channel: channel.code }, `${amazon.secretName} is not set: the ${channel.code} poller does not run`);
+      continue;
+    }
+    const poller = createAmazonPoller({ ...deps, channel: { code: channel.code, poller: channel.poller }, token });
+    jobs.push({ name: `poll-${channel.code}`, schedule: channel.poller.schedule, lockMs: 5 * 60_000, run: () => poller.pollOnce().then((c) => ({ ...c })) });
+  }
+  return jobs;
 }
 
 /**
@@ -128,7 +145,8 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
   await broker?.start();
   await relay?.start();
 
-  const scheduler = roles.has('scheduler') ? startScheduler({ db, redis, namespace: ns, logger }, scheduledJobs(db)) : undefined;
+  const jobs = scheduledJobs({ db, namespace: ns, config, secrets: env.secrets, logger, now, newId });
+  const scheduler = roles.has('scheduler') ? startScheduler({ db, redis, namespace: ns, logger }, jobs) : undefined;
 
   const app = createApp({
     db, redis, broker, namespace: ns, config, channels, secrets: env.secrets, adminToken: env.adminToken,

@@ -127,11 +127,15 @@ export async function startAmazonMarketplace(token: string, port = 0) {
       return found ? send(200, { payload: { AmazonOrderId: items[1], OrderItems: found.items } }) : send(404, { errors: [{ code: 'NotFound' }] });
     }
     if (url.pathname === '/orders/v0/orders') {
-      const after = Date.parse(url.searchParams.get('LastUpdatedAfter') ?? '1970-01-01T00:00:00Z');
-      const start = Number(url.searchParams.get('NextToken') ?? 0);
-      const matching = orders.filter((o) => o.updated > after);
+      // A NextToken request carries only the token, so the token carries the window.
+      const token = url.searchParams.get('NextToken');
+      const [afterText, beforeText, startText] = token ? token.split('|') : [url.searchParams.get('LastUpdatedAfter'), url.searchParams.get('LastUpdatedBefore'), '0'];
+      const after = Date.parse(afterText ?? '1970-01-01T00:00:00Z');
+      const before = beforeText ? Date.parse(beforeText) : Infinity;
+      const start = Number(startText ?? 0);
+      const matching = orders.filter((o) => o.updated > after && o.updated <= before);
       const page = matching.slice(start, start + 20);
-      const next = start + 20 < matching.length ? String(start + 20) : undefined;
+      const next = start + 20 < matching.length ? `${afterText ?? ''}|${beforeText ?? ''}|${start + 20}` : undefined;
       return send(200, { payload: { Orders: page.map((o) => o.order), ...(next ? { NextToken: next } : {}), LastUpdatedBefore: new Date().toISOString() } });
     }
     return send(404, { errors: [{ code: 'NotFound' }] });
@@ -146,7 +150,9 @@ export async function startAmazonMarketplace(token: string, port = 0) {
     /** An order sold on the marketplace; returns its AmazonOrderId. */
     sell(o: DemoOrder): string {
       const id = `113-${String(o.id % 10_000_000n).padStart(7, '0')}-${String(o.id % 7_000_000n).padStart(7, '0')}`;
-      const now = new Date();
+      // SP-API shows an order two minutes after its last update; the simulated sale happened
+      // just before that, so the poller (which reads up to now − 2 min) sees it at once.
+      const now = new Date(Date.now() - 150_000);
       const money = (minor: number) => ({ CurrencyCode: o.currency, Amount: decimal(minor) });
       const subtotal = subtotalOf(o);
       orders.push({

@@ -13,7 +13,8 @@ import { normalizeDelivery } from '../core/inbound.ts';
 import { parseJsonLossless } from '../core/json.ts';
 import { formatMinorUnits } from '../core/money.ts';
 import { canonicalOrderProblems } from '../core/order/canonical.ts';
-import { createAmazonPoller, loadCursor, type AmazonPollerDeps } from '../core/pollers/amazon.ts';
+import { loadCursor } from '../core/db/sql/cursors.ts';
+import { createAmazonPoller, type AmazonCursor, type AmazonPollerDeps } from '../core/pollers/amazon.ts';
 import { quietLogger, removeNamespace, testEnv, testNamespace } from './support/env.ts';
 import {
   officialExample,
@@ -25,7 +26,10 @@ import {
   type SpApiServerOptions,
 } from './support/sp-api-server.ts';
 
+// Amazon's documents are read and varied loosely here; the connector under test is what checks them.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = Record<string, any>;
+const example = (name: string): Json => officialExample(name);
 
 const DELIVERY = { eventId: null, topic: 'order' };
 
@@ -46,9 +50,9 @@ function problemsOf(doc: unknown): InputProblem[] {
   return result.problems;
 }
 
-const sandboxOrders = () => officialExample('getOrders.response.sandbox-TEST_CASE_200.json').payload.Orders as Json[];
-const sandboxItems = () => officialExample('getOrderItems.response.sandbox-TEST_CASE_200.json').payload.OrderItems as Json[];
-const exampleItems = () => officialExample('getOrderItems.response.example.json').payload.OrderItems as Json[];
+const sandboxOrders = () => example('getOrders.response.sandbox-TEST_CASE_200.json').payload.Orders as Json[];
+const sandboxItems = () => example('getOrderItems.response.sandbox-TEST_CASE_200.json').payload.OrderItems as Json[];
+const exampleItems = () => example('getOrderItems.response.example.json').payload.OrderItems as Json[];
 
 /** The sandbox order 902-1845936-5435065 with its own sandbox items: the one official pair that belongs together. */
 function sandboxDocument(): Json {
@@ -57,7 +61,7 @@ function sandboxDocument(): Json {
 
 /** The getOrders example's Pending order (no OrderTotal) with the getOrderItems example's items. */
 function pendingDocument(): Json {
-  return { order: officialExample('getOrders.response.example.json').payload.Orders[0], items: exampleItems() };
+  return { order: example('getOrders.response.example.json').payload.Orders[0], items: exampleItems() };
 }
 
 const money = (currency: string, amount: string) => ({ CurrencyCode: currency, Amount: amount });
@@ -207,7 +211,7 @@ describe('amazon.normalize of variations', () => {
     const items = [anItem({ ItemPrice: money('GBP', '12.00'), ItemTax: money('GBP', '2.00'), PromotionDiscount: money('GBP', '0.00') })];
     const uk = { MarketplaceId: 'A1F83G8C2ARO7P', OrderTotal: money('GBP', '12.00') };
     expect(accepted({ order: { ...sandboxOrders()[0], ...uk }, items }).order.totals).toMatchObject({ taxIncluded: true, tax: 200, grandTotal: 1200 });
-    const pending = { ...sandboxOrders()[0], MarketplaceId: 'A1F83G8C2ARO7P', OrderStatus: 'Pending' };
+    const pending: Json = { ...sandboxOrders()[0], MarketplaceId: 'A1F83G8C2ARO7P', OrderStatus: 'Pending' };
     delete pending.OrderTotal;
     expect(accepted({ order: pending, items }).order.totals).toMatchObject({ taxIncluded: true, grandTotal: 1200 });
     // a US marketplace whose OrderTotal says the tax is inside the price: the OrderTotal wins
@@ -238,7 +242,7 @@ describe('amazon.normalize of variations', () => {
   });
 
   it('accepts an order without buyer, address, OrderTotal or optional item money', () => {
-    const pending = { ...sandboxOrders()[0], OrderStatus: 'Pending' };
+    const pending: Json = { ...sandboxOrders()[0], OrderStatus: 'Pending' };
     delete pending.OrderTotal;
     const result = accepted({ order: pending, items: [{ OrderItemId: '1', SellerSKU: 'SKU-1', QuantityOrdered: 1, ItemPrice: usd('5.00') }] });
     expect(result.order).toMatchObject({
@@ -271,7 +275,7 @@ describe('amazon.normalize of variations', () => {
   });
 
   it('turns a Canceled order into a cancel, even when Amazon has zeroed its items', () => {
-    const cancelled = { ...sandboxOrders()[0], OrderStatus: 'Canceled' };
+    const cancelled: Json = { ...sandboxOrders()[0], OrderStatus: 'Canceled' };
     delete cancelled.OrderTotal;
     const zeroed = { OrderItemId: '1', SellerSKU: 'SKU-1', Title: 'Widget', QuantityOrdered: 0 };
     const result = accepted({ order: cancelled, items: [zeroed] });
@@ -666,7 +670,7 @@ describe('amazon poller', () => {
   it('stops after maxPages with its place saved, and the next poll carries on by NextToken', async () => {
     const server = await spApi({ pageSize: 1 });
     expect(await poller(server, 'amazon-max', { maxPages: 2 }).pollOnce()).toEqual({ pages: 2, orders: 2, stored: 2 });
-    const cursor = await loadCursor(db, 'amazon-max');
+    const cursor = await loadCursor<AmazonCursor>(db, 'amazon-max');
     expect(cursor).toEqual({
       lastUpdatedAfter: '1970-01-01T00:00:00Z', readUpTo: null,
       window: { after: '1970-01-01T00:00:00Z', before: BEFORE, nextToken: expect.any(String) },

@@ -1,7 +1,7 @@
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { InputProblem } from '../errors.ts';
-import { canonicalOrderSchema, type CanonicalOrder } from '../../schemas/canonical-order.ts';
+import { canonicalOrderSchema } from '../../schemas/canonical-order.ts';
 import { totalsProblems } from './totals.ts';
 
 const ajv = new Ajv({ allErrors: true, allowUnionTypes: true });
@@ -20,5 +20,5 @@ export function canonicalOrderProblems(order: unknown): InputProblem[] {
       message: `canonical order${error.instancePath ? ` ${error.instancePath}` : ''} ${error.message ?? 'is invalid'}`,
     }));
   }
-  return totalsProblems(order as CanonicalOrder);
+  return totalsProblems(order);
 }

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { AmazonOrder, AmazonOrderDocument } from '../../connectors/amazon.ts';
-import { withTransaction, type Db, type Queryable } from '../db/pool.ts';
+import { withTransaction, type Db } from '../db/pool.ts';
+import { loadCursor, saveCursor } from '../db/sql/cursors.ts';
 import { HubError } from '../errors.ts';
 import { acceptDelivery } from '../intake.ts';
 
@@ -179,7 +180,7 @@ export function createAmazonPoller(deps: AmazonPollerDeps): AmazonPoller {
 
   async function poll(): Promise<PollCounts> {
     const counts: PollCounts = { pages: 0, orders: 0, stored: 0 };
-    let cursor = await loadCursor(deps.db, deps.channel.code);
+    let cursor = await loadCursor<AmazonCursor>(deps.db, deps.channel.code);
     const now = deps.now();
     let window: ReadWindow = cursor?.window ?? {
       after: cursor?.lastUpdatedAfter ?? amazonTime(deps.channel.poller.startAt ? new Date(deps.channel.poller.startAt) : new Date(now.getTime() - SETTLE_MS - overlapMs)),
@@ -246,31 +247,6 @@ export function createAmazonPoller(deps: AmazonPollerDeps): AmazonPoller {
       }
     },
   };
-}
-
-// --- cursor (channel_cursors) ------------------------------------------------------------
-
-export async function loadCursor(db: Queryable, channel: string): Promise<AmazonCursor | null> {
-  const { rows } = await db.query<{ cursor: AmazonCursor }>('SELECT cursor FROM channel_cursors WHERE channel = $1', [channel]);
-  return rows[0]?.cursor ?? null;
-}
-
-/**
- * Moves the cursor from `previous` to `next`, compare-and-set: if another poller moved it
- * meanwhile (a job lock that expired mid-run), this transaction fails instead of moving it
- * backwards, and what it stored rolls back with it.
- */
-async function saveCursor(tx: Queryable, channel: string, next: AmazonCursor, previous: AmazonCursor | null, now: Date): Promise<void> {
-  const result = previous === null
-    ? await tx.query(
-        'INSERT INTO channel_cursors (channel, cursor, updated_at) VALUES ($1, $2, $3) ON CONFLICT (channel) DO NOTHING',
-        [channel, JSON.stringify(next), now])
-    : await tx.query(
-        'UPDATE channel_cursors SET cursor = $2, updated_at = $3 WHERE channel = $1 AND cursor = $4::jsonb',
-        [channel, JSON.stringify(next), now, JSON.stringify(previous)]);
-  if (result.rowCount !== 1) {
-    throw new HubError('cursor_moved', `the ${channel} cursor was moved by another poller`, { status: 409, retryable: true });
-  }
 }
 
 // --- SP-API client ------------------------------------------------------------------------
@@ -430,15 +406,16 @@ export function createRateLimiter(
   clock: () => number = () => performance.now(),
 ): RateLimiter {
   const buckets = new Map<AmazonOperation, { rate: number; burst: number; tokens: number; at: number }>();
-  const bucket = (operation: AmazonOperation) => {
+  /** the operation's bucket, refilled up to now at `rate` (default: its own) */
+  const bucket = (operation: AmazonOperation, rate?: number) => {
     let b = buckets.get(operation);
     if (!b) {
-      const { rate, burst } = limits[operation];
-      b = { rate, burst, tokens: burst, at: clock() };
+      const limit = limits[operation];
+      b = { rate: limit.rate, burst: limit.burst, tokens: limit.burst, at: clock() };
       buckets.set(operation, b);
     }
     const t = clock();
-    b.tokens = Math.min(b.burst, b.tokens + ((t - b.at) / 1000) * b.rate);
+    b.tokens = Math.min(b.burst, b.tokens + ((t - b.at) / 1000) * (rate ?? b.rate));
     b.at = t;
     return b;
   };
@@ -454,7 +431,11 @@ export function createRateLimiter(
     },
     observe(operation, header) {
       const rate = header === null ? Number.NaN : Number(header);
-      if (Number.isFinite(rate) && rate > 0) bucket(operation).rate = rate;
+      if (!(Number.isFinite(rate) && rate > 0)) return;
+      // The time since the last call is credited at the lower of the assumed and the stated
+      // rate: a bucket never fills faster than Amazon said it does.
+      const current = buckets.get(operation)?.rate ?? limits[operation].rate;
+      bucket(operation, Math.min(current, rate)).rate = rate;
     },
     drain(operation) {
       bucket(operation).tokens = 0;
