@@ -90,8 +90,9 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
       }
 
       const delivery = connector.describe(request);
-      const dedupeKey = delivery.eventId ?? `sha256:${createHash('sha256').update(rawBody).digest('hex')}`;
-      if (await deps.dedupe.seen(source, dedupeKey)) {
+      const bodyHash = createHash('sha256').update(rawBody).digest('hex');
+      const dedupeKey = delivery.eventId ?? `sha256:${bodyHash}`;
+      if (await deps.dedupe.seen(source, dedupeKey, bodyHash)) {
         outcome('duplicate');
         return c.json({ status: 'duplicate' }, 200);
       }
@@ -100,7 +101,7 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
 
       if (!connector.orderTopics.includes(delivery.topic)) {
         const stored = await storeRawDelivery(deps.db, { ...base, status: 'ignored' });
-        await deps.dedupe.remember(source, dedupeKey);
+        await deps.dedupe.remember(source, dedupeKey, bodyHash);
         outcome('ignored');
         return c.json({ status: 'ignored', id: stored.id, detail: `topic "${delivery.topic}" is stored but not processed` }, 200);
       }
@@ -140,7 +141,7 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
           rawId: stored.id,
         });
       }
-      await deps.dedupe.remember(source, dedupeKey);
+      await deps.dedupe.remember(source, dedupeKey, bodyHash);
       outcome(stored.isNew ? 'accepted' : 'duplicate');
       return c.json({ status: stored.isNew ? 'accepted' : 'duplicate', id: stored.id }, 200);
     },
