@@ -1,4 +1,3 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import {
   channelPaymentStatuses,
   type Address,
@@ -7,6 +6,7 @@ import {
   type ChannelPaymentStatus,
   type PaymentMethod,
 } from '../schemas/canonical-order.ts';
+import { verifyBase64HmacSha256 } from './signatures.ts';
 import { at, createReader, firstOf, idDigits, type At, type Reader } from './reader.ts';
 import type { InboundDelivery, InboundRequest, NormalizeResult, OrderConnector, OrderIntent } from './types.ts';
 
@@ -32,14 +32,7 @@ export const shopify: OrderConnector = {
 
   /** `X-Shopify-Hmac-Sha256` = base64(HMAC-SHA256(secret, raw body bytes)). */
   verify(request: InboundRequest, secret: string): boolean {
-    const received = request.headers['x-shopify-hmac-sha256'];
-    // An unset secret must not turn into "anyone who signs with the empty key".
-    if (!received || !secret) return false;
-    const expected = createHmac('sha256', secret).update(request.rawBody).digest('base64');
-    const a = Buffer.from(received, 'utf8');
-    const b = Buffer.from(expected, 'utf8');
-    // timingSafeEqual throws on different lengths; the length of a digest is no secret.
-    return a.length === b.length && timingSafeEqual(a, b);
+    return verifyBase64HmacSha256(request.rawBody, request.headers['x-shopify-hmac-sha256'], secret);
   },
 
   describe(request: InboundRequest): InboundDelivery {

@@ -1,4 +1,3 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { HubError, type InputProblem } from '../core/errors.ts';
 import { toMinorUnits } from '../core/money.ts';
 import type {
@@ -8,6 +7,7 @@ import type {
   ChannelPaymentStatus,
   PaymentMethod,
 } from '../schemas/canonical-order.ts';
+import { verifyBase64HmacSha256 } from './signatures.ts';
 import { at, createReader, idDigits, type At, type Reader } from './reader.ts';
 import type { InboundDelivery, InboundRequest, NormalizeResult, OrderConnector, OrderIntent } from './types.ts';
 
@@ -52,14 +52,7 @@ export const woocommerce: OrderConnector = {
 
   /** `X-WC-Webhook-Signature` = base64(HMAC-SHA256(secret, raw body bytes)). */
   verify(request: InboundRequest, secret: string): boolean {
-    const received = request.headers['x-wc-webhook-signature'];
-    // An unset secret must not turn into "anyone who signs with the empty key".
-    if (!received || !secret) return false;
-    const expected = createHmac('sha256', secret).update(request.rawBody).digest('base64');
-    const a = Buffer.from(received, 'utf8');
-    const b = Buffer.from(expected, 'utf8');
-    // timingSafeEqual throws on different lengths; the length of a digest is no secret.
-    return a.length === b.length && timingSafeEqual(a, b);
+    return verifyBase64HmacSha256(request.rawBody, request.headers['x-wc-webhook-signature'], secret);
   },
 
   /**

@@ -12,7 +12,6 @@ import type { InputProblem } from '../core/errors.ts';
 import { normalizeDelivery } from '../core/inbound.ts';
 import { parseJsonLossless } from '../core/json.ts';
 import { formatMinorUnits } from '../core/money.ts';
-import { canonicalOrderProblems } from '../core/order/canonical.ts';
 import { loadCursor } from '../core/db/sql/cursors.ts';
 import { createAmazonPoller, type AmazonCursor, type AmazonPollerDeps } from '../core/pollers/amazon.ts';
 import { quietLogger, removeNamespace, testEnv, testNamespace } from './support/env.ts';
@@ -25,6 +24,7 @@ import {
   type SpApiServer,
   type SpApiServerOptions,
 } from './support/sp-api-server.ts';
+import { expectSoundOutcome, keyPaths, replaced } from './support/normalize.ts';
 
 // Amazon's documents are read and varied loosely here; the connector under test is what checks them.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -360,38 +360,7 @@ describe('amazon.normalize of variations', () => {
 });
 
 describe('amazon.normalize properties', () => {
-  function numbersIn(value: unknown): number[] {
-    if (typeof value === 'number') return [value];
-    if (typeof value !== 'object' || value === null) return [];
-    return Object.values(value).flatMap(numbersIn);
-  }
-
-  function checkOutcome(result: NormalizeResult): void {
-    if (result.ok) {
-      expect(canonicalOrderProblems(result.order)).toEqual([]);
-      for (const n of numbersIn(result.order)) expect(Number.isSafeInteger(n)).toBe(true);
-    } else {
-      expect(result.problems.length).toBeGreaterThan(0);
-      for (const problem of result.problems) {
-        expect(problem.path).toMatch(/^\//);
-        expect(problem.message).not.toBe('');
-      }
-    }
-  }
-
-  function pathsOf(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
-    if (typeof value !== 'object' || value === null) return [];
-    const entries = Array.isArray(value) ? value.map((v, i) => [i, v] as const) : Object.entries(value);
-    return entries.flatMap(([key, child]) => [[...prefix, key], ...pathsOf(child, [...prefix, key])]);
-  }
-
-  function replaced(body: unknown, path: (string | number)[], replacement: unknown): unknown {
-    if (path.length === 0) return replacement;
-    const [head, ...rest] = path as [string | number, ...(string | number)[]];
-    const copy = (Array.isArray(body) ? [...(body as unknown[])] : { ...(body as object) }) as Record<string | number, unknown>;
-    copy[head] = replaced(copy[head], rest, replacement);
-    return copy;
-  }
+  const checkOutcome = expectSoundOutcome;
 
   it('property: any JSON value never throws', () => {
     fc.assert(fc.property(fc.jsonValue(), (body) => {
@@ -407,7 +376,7 @@ describe('amazon.normalize properties', () => {
       fc.constantFrom(undefined, null, '', 0, -1, '-1.00', '1e3', '0.001', '99999999999999999999', 'true', 'Canceled', 'Pending', 'JPY', 'KWD'),
     );
     for (const base of bases) {
-      const paths = pathsOf(base);
+      const paths = keyPaths(base);
       fc.assert(
         fc.property(fc.array(fc.tuple(fc.constantFrom(...paths), replacement), { minLength: 1, maxLength: 6 }), (changes) => {
           const body = changes.reduce<unknown>((acc, [path, value]) => replaced(acc, path, value), base);
