@@ -26,6 +26,10 @@ export function normalizeDelivery(connector: OrderConnector, channel: ChannelSet
     const message = error instanceof HubError ? error.message : error instanceof TypeError ? 'the body is not valid UTF-8' : String(error);
     return { ok: false, problems: [{ path: '/', message }] };
   }
+  // No channel sends NUL characters; they cannot be stored, and they hide text from people.
+  if (JSON.stringify(parsed).includes('\\u0000')) {
+    return { ok: false, problems: [{ path: '/', message: 'the payload contains a NUL character (\\u0000)' }] };
+  }
   let result: NormalizeResult;
   try {
     result = connector.normalize(parsed, delivery);

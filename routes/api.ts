@@ -20,8 +20,8 @@ const validateProduct = ajv.compile<ProductBody>({
   additionalProperties: false,
   required: ['name', 'category', 'weightGrams'],
   properties: {
-    name: { type: 'string', minLength: 1, maxLength: 500 },
-    category: { type: 'string', minLength: 1, maxLength: 100 },
+    name: { type: 'string', minLength: 1, maxLength: 500, pattern: '^[^\\u0000]*$' },
+    category: { type: 'string', minLength: 1, maxLength: 100, pattern: '^[^\\u0000]*$' },
     weightGrams: { type: 'integer', minimum: 0, maximum: 10_000_000 },
   },
 } satisfies JSONSchemaType<ProductBody>);
@@ -35,7 +35,9 @@ const validateStock = ajv.compile<StockBody>({
 } satisfies JSONSchemaType<StockBody>);
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const skuPattern = /^[^\s/]{1,128}$/;
+// No whitespace, slashes or control characters (Postgres text cannot even hold NUL).
+const skuPattern = /^[^\s/\p{Cc}]{1,128}$/u;
+const controlCharacter = /\p{Cc}/u;
 
 /** Reads a JSON body and validates it; every failure is a 400 problem naming the fields. */
 async function readBody<T>(c: Context, validate: ((v: unknown) => v is T) & { errors?: unknown }): Promise<T> {
@@ -59,6 +61,7 @@ function queryParam(c: Context, name: string): string | undefined {
   const value = c.req.query(name);
   if (value === undefined || value === '') return undefined;
   if (value.length > 200) throw badRequest('invalid_query', `${name} is too long`);
+  if (controlCharacter.test(value)) throw badRequest('invalid_query', `${name} contains control characters`);
   return value;
 }
 
@@ -162,6 +165,7 @@ export function apiRoutes(deps: { db: Db; logger: Logger; namespace: string; now
 
   app.put('/inventory/:warehouse/:sku', async (c) => {
     const { warehouse, sku } = c.req.param();
+    if (!skuPattern.test(sku) || !skuPattern.test(warehouse)) throw notFound('inventory_not_found', 'no such warehouse or SKU');
     const body = await readBody(c, validateStock);
     if (!(await warehouseExists(db, warehouse))) throw notFound('warehouse_not_found', `no warehouse ${warehouse}`);
     if (!(await productExists(db, sku))) throw notFound('product_not_found', `no product ${sku}; create it with PUT /api/products/${sku} first`);

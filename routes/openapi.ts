@@ -47,11 +47,11 @@ export const openApiDocument = {
         requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
         responses: {
           200: json({ type: 'object', properties: { status: { enum: ['accepted', 'duplicate', 'ignored'] }, id: { type: 'integer' } } }, 'stored (or already stored)'),
-          400: problemResponse('malformed JSON; kept raw with an exception'),
           401: problemResponse('bad signature; nothing stored'),
           404: problemResponse('unknown channel'),
           413: problemResponse('body over the limit'),
-          422: problemResponse('payload does not map to an order; kept raw with an exception'),
+          409: problemResponse('the event id was already used for a different payload'),
+          422: problemResponse('malformed JSON, or a payload that does not map to an order; kept raw with an exception'),
           503: problemResponse('the channel secret is not configured; retry later'),
         },
       },

@@ -119,11 +119,13 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
           return raw;
         });
         outcome('invalid');
+        // One status for every payload the hub cannot map (senders treat them alike); the type
+        // says whether the bytes were not even JSON.
         const malformed = result.problems.length === 1 && result.problems[0]?.path === '/';
         return problemResponse({
           type: `https://order-hub.local/problems/${malformed ? 'malformed_payload' : 'invalid_payload'}`,
-          title: malformed ? 'Bad Request' : 'Unprocessable Content',
-          status: malformed ? 400 : 422,
+          title: 'Unprocessable Content',
+          status: 422,
           detail: 'the payload was kept and an exception opened; it can be replayed once the mapping is fixed',
           rawId: stored.id,
           problems: result.problems.slice(0, 50),

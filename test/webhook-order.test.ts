@@ -121,10 +121,11 @@ describe('bad input', () => {
     expect(await ordersFor('6000000001')).toHaveLength(0);
   });
 
-  it('malformed JSON with a valid signature is 400, kept raw, with an exception', async () => {
+  it('malformed JSON with a valid signature is 422, kept raw, with an exception', async () => {
     const body = '{"id": 6000000002, "line_items": [';
     const response = await post(body, shopifyHeaders(body, shopifySecret, 'evt-malformed'));
-    expect(response.status).toBe(400);
+    expect(response.status).toBe(422);
+    expect(await response.clone().json()).toMatchObject({ type: expect.stringContaining('malformed_payload'), problems: [expect.objectContaining({ path: '/' })] });
     expect(response.headers.get('content-type')).toBe('application/problem+json');
     const problem = (await response.json()) as { rawId: number };
     const [raw] = await rawRows('id = $1', [problem.rawId]);

@@ -1,4 +1,5 @@
 import type { Queryable } from '../pool.ts';
+import { jsonb } from '../jsonb.ts';
 
 export interface NewException {
   type: string;
@@ -27,7 +28,7 @@ export async function openException(db: Queryable, e: NewException): Promise<num
         WHERE exceptions.status = 'resolved'
      RETURNING id`,
     [e.type, e.owner, e.deadline, e.reason, e.orderId ?? null, e.rawId ?? null, e.messageId ?? null, e.stage ?? null,
-      JSON.stringify(e.details ?? {})],
+      jsonb(e.details ?? {})],
   );
   return rows[0]?.id;
 }

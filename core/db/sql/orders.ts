@@ -2,6 +2,7 @@ import type { CanonicalOrder } from '../../../schemas/canonical-order.ts';
 import type { OrderRecord } from '../../order/record.ts';
 import type { FulfillmentStatus, OrderStatus, PaymentStatus } from '../../order/status.ts';
 import type { Queryable } from '../pool.ts';
+import { jsonb } from '../jsonb.ts';
 
 const recordColumns = `id, order_number AS "orderNumber", channel, external_id AS "externalId", status,
   payment_status AS "paymentStatus", fulfillment_status AS "fulfillmentStatus", warehouse, data AS "order"`;
@@ -24,7 +25,7 @@ export async function insertOrder(tx: Queryable, record: OrderRecord, rawId: num
      ON CONFLICT (channel, external_id) DO NOTHING`,
     [record.id, record.orderNumber, record.channel, record.externalId, record.status, record.paymentStatus,
       record.fulfillmentStatus, o.currency, o.totals.grandTotal, o.customer.email ?? null,
-      o.shippingAddress?.country ?? null, JSON.stringify(o), rawId, o.placedAt, channelUpdatedAt],
+      o.shippingAddress?.country ?? null, jsonb(o), rawId, o.placedAt, channelUpdatedAt],
   );
   if (rowCount !== 1) return false;
   await insertOrderLines(tx, record.id, o);
@@ -36,7 +37,7 @@ export async function replaceOrderData(tx: Queryable, id: string, o: CanonicalOr
   await tx.query(
     `UPDATE orders SET data = $2, currency = $3, grand_total = $4, customer_email = $5, ship_country = $6, updated_at = now()
       WHERE id = $1`,
-    [id, JSON.stringify(o), o.currency, o.totals.grandTotal, o.customer.email ?? null, o.shippingAddress?.country ?? null],
+    [id, jsonb(o), o.currency, o.totals.grandTotal, o.customer.email ?? null, o.shippingAddress?.country ?? null],
   );
   await tx.query('DELETE FROM order_lines WHERE order_id = $1', [id]);
   await insertOrderLines(tx, id, o);
@@ -100,7 +101,7 @@ export interface TimelineEntry {
 export async function appendOrderEvent(tx: Queryable, e: TimelineEntry): Promise<void> {
   await tx.query(
     `INSERT INTO order_events (order_id, type, from_status, to_status, actor, reason, data) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [e.orderId, e.type, e.fromStatus, e.toStatus, e.actor, e.reason ?? null, e.data ? JSON.stringify(e.data) : null],
+    [e.orderId, e.type, e.fromStatus, e.toStatus, e.actor, e.reason ?? null, e.data ? jsonb(e.data) : null],
   );
 }
 

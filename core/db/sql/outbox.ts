@@ -1,5 +1,6 @@
 import type { Queryable } from '../pool.ts';
 import type { CloudEvent } from '../../messaging/cloudevent.ts';
+import { jsonb } from '../jsonb.ts';
 
 export interface OutboxMessage {
   exchange: string;
@@ -27,8 +28,8 @@ export async function enqueueMessages(db: Queryable, messages: readonly OutboxMe
       messages.map((m) => m.event.id),
       messages.map((m) => m.exchange),
       messages.map((m) => m.routingKey),
-      messages.map((m) => JSON.stringify(m.event)),
-      messages.map((m) => JSON.stringify(m.headers ?? {})),
+      messages.map((m) => jsonb(m.event)),
+      messages.map((m) => jsonb(m.headers ?? {})),
     ],
   );
 }

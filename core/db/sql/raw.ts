@@ -1,5 +1,6 @@
 import type { InputProblem } from '../../errors.ts';
 import type { Queryable } from '../pool.ts';
+import { jsonb } from '../jsonb.ts';
 
 export type RawStatus = 'accepted' | 'invalid' | 'ignored' | 'processed' | 'failed';
 
@@ -24,7 +25,7 @@ export async function storeRawDelivery(db: Queryable, d: RawDelivery): Promise<{
     `INSERT INTO raw_inbound (source, kind, dedupe_key, topic, headers, body, status, problems)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
      ON CONFLICT (source, dedupe_key) DO NOTHING RETURNING id, status`,
-    [d.source, d.kind, d.dedupeKey, d.topic, JSON.stringify(d.headers), d.body, d.status, d.problems ? JSON.stringify(d.problems) : null],
+    [d.source, d.kind, d.dedupeKey, d.topic, jsonb(d.headers), d.body, d.status, d.problems ? jsonb(d.problems) : null],
   );
   if (inserted.rows[0]) return { ...inserted.rows[0], isNew: true, sameBody: true };
   const existing = await db.query<{ id: number; status: RawStatus; sameBody: boolean }>(
@@ -41,7 +42,7 @@ export async function getRawDelivery(db: Queryable, id: number): Promise<StoredD
 
 export async function markRawDelivery(db: Queryable, id: number, status: RawStatus, problems?: InputProblem[]): Promise<void> {
   await db.query('UPDATE raw_inbound SET status = $2, problems = COALESCE($3, problems), processed_at = now() WHERE id = $1',
-    [id, status, problems ? JSON.stringify(problems) : null]);
+    [id, status, problems ? jsonb(problems) : null]);
 }
 
 export interface RawSummary {
