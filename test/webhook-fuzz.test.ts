@@ -86,7 +86,7 @@ describe('the operator API under generated input', () => {
     const text = fc.string({ maxLength: 40, unit: 'binary' });
     const route = fc.oneof(
       fc.record({ q: fc.dictionary(fc.constantFrom('channel', 'externalId', 'status', 'limit', 'sku', 'warehouse', 'source'), text, { maxKeys: 3 }) })
-        .map(({ q }) => ({ method: 'GET', path: `/api/${['orders', 'inventory', 'inbound', 'exceptions'][Object.keys(q).length % 4]}?${new URLSearchParams(q)}` })),
+        .map(({ q }) => ({ method: 'GET', path: `/api/${['orders', 'inventory', 'inbound', 'exceptions'][Object.keys(q).length % 4]}?${new URLSearchParams(q).toString()}` })),
       fc.tuple(text, text).map(([a, b]) => ({ method: 'PUT', path: `/api/inventory/${encodeURIComponent(a)}/${encodeURIComponent(b)}` })),
       text.map((a) => ({ method: 'PUT', path: `/api/products/${encodeURIComponent(a)}` })),
       text.map((a) => ({ method: 'GET', path: `/api/orders/${encodeURIComponent(a)}` })),
