@@ -27,7 +27,16 @@ export type NormalizeResult =
       /** why the channel cancelled, when intent is `cancel` */
       cancelReason?: string | null;
     }
-  | { ok: false; problems: InputProblem[] };
+  | {
+      ok: false;
+      problems: InputProblem[];
+      /**
+       * Not an order (yet), and not an error either: e.g. a checkout the customer has not
+       * finished. Stored and acknowledged, never processed, never a 4xx the platform would
+       * count against the webhook. Code that does not look at it treats it as a refusal.
+       */
+      ignore?: boolean;
+    };
 
 /** The identity of one delivery, read from its headers. */
 export interface InboundDelivery {

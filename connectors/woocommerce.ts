@@ -108,7 +108,8 @@ function normalizeWooOrder(body: unknown, topic: string): NormalizeResult {
 
   const status = read.text(at(root, 'status'));
   if (status !== null && DRAFT_STATUSES.includes(status)) {
-    read.report('/status', `"${status}" is a checkout in progress, not a placed order`);
+    // WooCommerce disables a webhook after a run of failed deliveries: acknowledge, do not refuse.
+    return { ok: false, ignore: true, problems: [{ path: '/status', message: `"${status}" is a checkout in progress, not a placed order` }] };
   }
 
   const currency = read.currency(at(root, 'currency'));

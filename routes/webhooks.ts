@@ -107,6 +107,12 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
       }
 
       const result = normalizeDelivery(connector, channel, rawBody, delivery);
+      if (!result.ok && result.ignore) {
+        const stored = await storeRawDelivery(deps.db, { ...base, status: 'ignored', problems: result.problems });
+        await deps.dedupe.remember(source, dedupeKey, bodyHash);
+        outcome('ignored');
+        return c.json({ status: 'ignored', id: stored.id, detail: result.problems.map((p) => p.message).join('; ') }, 200);
+      }
       if (!result.ok) {
         const stored = await withTransaction(deps.db, async (tx) => {
           const raw = await storeRawDelivery(tx, { ...base, status: 'invalid', problems: result.problems });

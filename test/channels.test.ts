@@ -64,6 +64,15 @@ describe('WooCommerce', () => {
     expect(order.exceptions).toEqual([expect.objectContaining({ type: 'unknown_sku', reason: expect.stringContaining('wc-product-93') })]);
   });
 
+  it('acknowledges a checkout still in progress (200, stored as ignored), so WooCommerce never disables the webhook', async () => {
+    const draft = Buffer.from(sample.toString('utf8').replace('"id": 727', '"id": 728').replace('"status": "processing"', '"status": "checkout-draft"'));
+    const response = await post('woocommerce', draft, { ...signed(draft), 'x-wc-webhook-topic': 'order.updated' });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: 'ignored', detail: expect.stringContaining('checkout-draft') });
+    const { items } = await api<{ items: unknown[] }>('/orders?channel=woocommerce&externalId=728');
+    expect(items).toEqual([]);
+  });
+
   it('refuses a forged signature with 401', async () => {
     const response = await post('woocommerce', sample, { ...signed(sample), 'x-wc-webhook-signature': 'AAAA' });
     expect(response.status).toBe(401);

@@ -30,6 +30,10 @@ export function normalizeStage(ctx: StageContext): Handler {
     if (!channel) return park(`no enabled channel named ${raw.source}`);
 
     const result = normalizeDelivery(channel.connector, channel, raw.body, { eventId: null, topic: raw.topic });
+    if (!result.ok && result.ignore) {
+      await markRawDelivery(tx, raw.id, 'ignored', result.problems);
+      return ack('not an order: stored, not processed');
+    }
     if (!result.ok) {
       await markRawDelivery(tx, raw.id, 'invalid', result.problems);
       const sop = sopFor(ctx.config, 'invalid_payload');
