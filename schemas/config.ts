@@ -7,6 +7,9 @@ import type { FromSchema } from 'json-schema-to-ts';
  * operators keep products and stock current through the API.
  */
 const code = { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' } as const;
+/** amounts per ISO 4217 currency, in minor units: { "USD": 100000, "JPY": 15000 } */
+const amountsByCurrency = { type: 'object', propertyNames: { pattern: '^[A-Z]{3}$' }, additionalProperties: { type: 'integer', minimum: 0 } } as const;
+const stringList = { type: 'array', items: { type: 'string' } } as const;
 const country = { type: 'string', pattern: '^[A-Z]{2}(-[A-Z0-9]{1,3})?$' } as const;
 
 export const configSchema = {
@@ -33,6 +36,18 @@ export const configSchema = {
           enabled: { type: 'boolean', default: true },
           /** the channel's SKU → the hub's SKU, where they differ */
           skuMap: { type: 'object', additionalProperties: { type: 'string', minLength: 1, maxLength: 128, pattern: '^\\S+$' } },
+          /** how this channel's orders are allocated (default: priority, no split) */
+          allocation: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              strategy: { type: 'string', enum: ['priority', 'distance', 'fewest_shipments'] },
+              /** may an order be split across warehouses when no single one can serve it */
+              allowSplit: { type: 'boolean' },
+            },
+          },
+          /** rounding tolerance of this channel's totals, in minor units (price integrity) */
+          priceTolerance: { type: 'integer', minimum: 0, maximum: 1000 },
           /** for a polled channel (Amazon SP-API): where and how often to fetch orders */
           poller: {
             type: 'object',
@@ -74,6 +89,12 @@ export const configSchema = {
           /** lower is preferred */
           priority: { type: 'integer', minimum: 0 },
           integration: { type: 'string', enum: ['queue'], default: 'queue' },
+          /** fulfilment requests it can take per day (its local day); absent = no limit */
+          dailyCapacity: { type: 'integer', minimum: 1 },
+          /** orders released before this local time ship the same day ("15:00", the default) */
+          cutoffTime: { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' },
+          /** IANA time zone of the warehouse ("America/New_York"; default UTC) */
+          timeZone: { type: 'string' },
         },
       },
     },
@@ -117,7 +138,14 @@ export const configSchema = {
               type: 'object',
               additionalProperties: false,
               required: ['code', 'transitDays'],
-              properties: { code, transitDays: { type: 'integer', minimum: 0 } },
+              properties: {
+                code,
+                transitDays: { type: 'integer', minimum: 0 },
+                /** heaviest parcel the service takes; absent = no limit */
+                maxWeightGrams: { type: 'integer', minimum: 1 },
+                /** a faster service is chosen for priority orders */
+                express: { type: 'boolean' },
+              },
             },
           },
           /** countries it delivers to; empty means everywhere */
@@ -158,6 +186,60 @@ export const configSchema = {
         delaysMs: { type: 'array', minItems: 1, maxItems: 10, items: { type: 'integer', minimum: 10, maximum: 86_400_000 } },
         /** attempts before a message is parked (first delivery included) */
         maxAttempts: { type: 'integer', minimum: 1, maximum: 50 },
+      },
+    },
+    /** the rules of the validate stage; every rule is optional and off when absent */
+    validation: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        /** orders from these are rejected */
+        blockList: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { emails: stringList, phones: stringList, postalCodes: stringList, addresses: stringList },
+        },
+        /** an order needs a way to reach its customer: an email or a phone (default true) */
+        requireContact: { type: 'boolean' },
+        /** postal code formats by country (regular expressions), on top of the built-in ones */
+        postalCodes: { type: 'object', propertyNames: { pattern: '^[A-Z]{2}$' }, additionalProperties: { type: 'string' } },
+        risk: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            /** orders above this amount wait for a review */
+            reviewAbove: amountsByCurrency,
+            /** a customer's first order above this amount waits for a review */
+            firstOrderAbove: amountsByCurrency,
+            /** billing and shipping in different countries wait for a review */
+            countryMismatch: { type: 'boolean' },
+          },
+        },
+        payment: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            /** payment methods allowed; absent = all */
+            methods: { type: 'array', items: { type: 'string', enum: ['card', 'wallet', 'bank_transfer', 'store_credit', 'cash_on_delivery', 'unknown'] } },
+            /** per channel, overriding `methods` */
+            byChannel: { type: 'object', additionalProperties: stringList },
+            cashOnDelivery: {
+              type: 'object',
+              additionalProperties: false,
+              properties: { countries: stringList, maxAmount: amountsByCurrency },
+            },
+          },
+        },
+      },
+    },
+    inventory: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        /** available stock at or under this raises a low-stock alert (default 5) */
+        lowStockThreshold: { type: 'integer', minimum: 0 },
+        /** per SKU, overriding the default */
+        lowStockBySku: { type: 'object', additionalProperties: { type: 'integer', minimum: 0 } },
       },
     },
     webhooks: {
