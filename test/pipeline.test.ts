@@ -1,6 +1,6 @@
 // Receipt: the order builder used by the tests, and the payment status at receipt. Pure.
 import { describe, expect, it } from 'vitest';
-import { paymentStatuses } from '../core/order/status.ts';
+import { paymentStatuses, type PaymentStatus } from '../core/order/status.ts';
 import { paymentStatusAtReceipt, receiveOrder } from '../core/pipeline/receive.ts';
 import { channelPaymentStatuses } from '../schemas/canonical-order.ts';
 import { anOrder, isCanonicalOrder, orderLine, shippingAddress } from './support/orders.ts';
