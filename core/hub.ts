@@ -32,6 +32,8 @@ import type { StageContext } from './stages/context.ts';
 import { normalizeStage } from './stages/normalize.ts';
 import { allocateStage, releaseStage, validateStage } from './stages/order-stages.ts';
 import { createParkingRecorder } from './stages/parking.ts';
+import { remediesStage } from './stages/remedies.ts';
+import { backordersStage, warehouseEventsStage } from './stages/stock.ts';
 
 export type Role = 'api' | 'worker' | 'scheduler';
 export const allRoles: readonly Role[] = ['api', 'worker', 'scheduler'];
@@ -113,7 +115,7 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
   const channels = new Map<string, Channel>();
   for (const channel of config.channels) {
     const connector = orderConnectors[channel.connector];
-    if (connector && channel.enabled !== false) channels.set(channel.code, { code: channel.code, skuMap: channel.skuMap, connector });
+    if (connector && channel.enabled !== false) channels.set(channel.code, { code: channel.code, skuMap: channel.skuMap, priceTolerance: channel.priceTolerance, connector });
   }
   const ctx: StageContext = { namespace: ns, config, channels, now, newId };
 
@@ -129,10 +131,16 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
       validate: validateStage(ctx),
       allocate: allocateStage(ctx),
       release: releaseStage(ctx),
+      backorders: backordersStage(ctx),
+      remedies: remediesStage(ctx),
     };
-    for (const [stage, handler] of Object.entries(stages) as [Stage, Handler][]) {
+    const queues: [string, Handler][] = [
+      ...(Object.entries(stages) as [Stage, Handler][]).map(([stage, handler]): [string, Handler] => [names(ns).stage(stage), handler]),
+      [names(ns).warehouseEvents, warehouseEventsStage(ctx)],
+    ];
+    for (const [queue, handler] of queues) {
       const consumer = createConsumer({
-        db, namespace: ns, queue: names(ns).stage(stage), handler, logger,
+        db, namespace: ns, queue, handler, logger,
         retryDelaysMs: config.retry.delaysMs, maxAttempts: config.retry.maxAttempts,
         onOutcome: (queue, outcome) => metrics.messages.inc({ queue, outcome }),
       });

@@ -9,6 +9,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export interface ChannelSettings {
   code: string;
   skuMap?: Readonly<Record<string, string>> | undefined;
+  /** the channel's rounding tolerance on grand totals, in minor units */
+  priceTolerance?: number | undefined;
 }
 
 /**
@@ -39,7 +41,7 @@ export function normalizeDelivery(connector: OrderConnector, channel: ChannelSet
   }
   if (!result.ok) return result;
   // The schema first: only a well-formed order has lines whose SKUs can be mapped.
-  const problems = canonicalOrderProblems({ ...result.order, channel: channel.code });
+  const problems = canonicalOrderProblems({ ...result.order, channel: channel.code }, channel.priceTolerance ?? 0);
   if (problems.length > 0) return { ok: false, problems };
   const skuMap = channel.skuMap ?? {};
   const order = {
@@ -51,7 +53,7 @@ export function normalizeDelivery(connector: OrderConnector, channel: ChannelSet
     }),
   };
   // A mapped SKU must still fit the schema (the config bounds it too; this keeps the rule in one place).
-  const mappedProblems = canonicalOrderProblems(order);
+  const mappedProblems = canonicalOrderProblems(order, channel.priceTolerance ?? 0);
   return mappedProblems.length > 0 ? { ok: false, problems: mappedProblems } : { ...result, order };
 }
 

@@ -2,10 +2,15 @@ import { Hono, type Context } from 'hono';
 import { Ajv, type JSONSchemaType } from 'ajv';
 import type { Logger } from 'pino';
 import { badRequest, conflict, notFound } from '../core/errors.ts';
-import { withTransaction, type Db } from '../core/db/pool.ts';
+import { withTransaction, type Db, type Queryable } from '../core/db/pool.ts';
 import { listExceptions } from '../core/db/sql/exceptions.ts';
-import { listInventory, reservationsFor, setOnHand } from '../core/db/sql/inventory.ts';
-import { findOrders, getOrderSummary, orderTimeline } from '../core/db/sql/orders.ts';
+import { listInventory, reservationsFor, setOnHand, stockLevel } from '../core/db/sql/inventory.ts';
+import { enqueueMessages } from '../core/db/sql/outbox.ts';
+import { orderMessages } from '../core/stages/apply.ts';
+import type { StageContext } from '../core/stages/context.ts';
+import { remedyChoices, type RemedyChoice } from '../core/stages/remedies.ts';
+import { stockChanged } from '../core/stages/stock.ts';
+import { findOrders, getOrderSummary, lockOrder, orderTimeline } from '../core/db/sql/orders.ts';
 import { getRawSummary, listRawDeliveries, markForReplay, type RawStatus } from '../core/db/sql/raw.ts';
 import { sendToNormalize } from '../core/intake.ts';
 import { appendAudit } from '../core/db/sql/audit.ts';
@@ -80,10 +85,61 @@ function rawIdParam(c: Context): number {
 
 const rawStatuses: RawStatus[] = ['accepted', 'invalid', 'ignored', 'processed', 'failed'];
 
+interface RemedyBody { choice: RemedyChoice }
+const validateRemedy = ajv.compile<RemedyBody>({
+  type: 'object', additionalProperties: false, required: ['choice'],
+  properties: { choice: { type: 'string', enum: [...remedyChoices] } },
+} satisfies JSONSchemaType<RemedyBody>);
+
+interface AllocationBody { warehouse?: string; carrier?: string; serviceLevel?: string; reason?: string }
+const validateAllocation = ajv.compile<AllocationBody>({
+  type: 'object', additionalProperties: false, minProperties: 1,
+  properties: {
+    warehouse: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,31}$', nullable: true },
+    carrier: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,31}$', nullable: true },
+    serviceLevel: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,31}$', nullable: true },
+    reason: { type: 'string', maxLength: 500, nullable: true },
+  },
+} satisfies JSONSchemaType<AllocationBody>);
+
 /** The operator API (behind bearer auth). Lists answer `{ items: [...] }`. */
-export function apiRoutes(deps: { db: Db; logger: Logger; namespace: string; now: () => Date; newId: () => string }): Hono {
+export function apiRoutes(deps: { db: Db; logger: Logger; ctx: StageContext }): Hono {
   const app = new Hono();
-  const { db } = deps;
+  const { db, ctx } = deps;
+  const order = async (tx: Queryable, id: string) => {
+    const record = uuid.test(id) ? await lockOrder(tx, id) : undefined;
+    if (!record) throw notFound('order_not_found', `no order with id ${id}`);
+    return record;
+  };
+
+  // The customer's answer to a stock shortage; applied by the pipeline, like automatic work.
+  app.post('/orders/:id/shortage-remedy', async (c) => {
+    const { choice } = await readBody(c, validateRemedy);
+    const id = c.req.param('id');
+    await withTransaction(db, async (tx) => {
+      const record = await order(tx, id);
+      if (record.status !== 'backordered') throw conflict('not_backordered', `order ${record.orderNumber} is ${record.status}, not backordered`);
+      await enqueueMessages(tx, orderMessages(ctx, 'api', id, [{ type: 'order.remedy_chosen', data: { orderId: id, choice, actor: 'admin' } }]));
+      await appendAudit(tx, { actor: 'admin', action: 'order.remedy', target: `order:${id}`, detail: { choice } });
+    });
+    return c.json({ orderId: id, choice, status: 'accepted' }, 202);
+  });
+
+  // An operator's choice of warehouse or carrier, replacing the automatic one before release.
+  app.post('/orders/:id/allocation', async (c) => {
+    const body = await readBody(c, validateAllocation);
+    const id = c.req.param('id');
+    await withTransaction(db, async (tx) => {
+      const record = await order(tx, id);
+      if (!['validated', 'backordered', 'allocated', 'ready_to_ship'].includes(record.status)) {
+        throw conflict('not_allocatable', `order ${record.orderNumber} is ${record.status}; allocation can change only before release`);
+      }
+      if (body.warehouse && !(await warehouseExists(tx, body.warehouse))) throw badRequest('unknown_warehouse', `no warehouse ${body.warehouse}`);
+      await enqueueMessages(tx, orderMessages(ctx, 'api', id, [{ type: 'order.allocation_override_requested', data: { orderId: id, ...body, actor: 'admin' } }]));
+      await appendAudit(tx, { actor: 'admin', action: 'order.allocation_override', target: `order:${id}`, detail: { ...body } });
+    });
+    return c.json({ orderId: id, status: 'accepted' }, 202);
+  });
 
   app.get('/orders', async (c) => {
     const status = queryParam(c, 'status');
@@ -137,7 +193,7 @@ export function apiRoutes(deps: { db: Db; logger: Logger; namespace: string; now
       }
       await markForReplay(tx, id);
       await appendAudit(tx, { action: 'inbound.replay', target: String(id), actor: 'admin', detail: { previous: raw.status } });
-      await sendToNormalize(tx, deps, { id, source: raw.source, topic: raw.topic });
+      await sendToNormalize(tx, ctx, { id, source: raw.source, topic: raw.topic });
       return raw;
     });
     return c.json({ id, status: 'accepted', previous: outcome.status, replays: outcome.replays + 1 }, 202);
@@ -170,8 +226,12 @@ export function apiRoutes(deps: { db: Db; logger: Logger; namespace: string; now
     if (!(await warehouseExists(db, warehouse))) throw notFound('warehouse_not_found', `no warehouse ${warehouse}`);
     if (!(await productExists(db, sku))) throw notFound('product_not_found', `no product ${sku}; create it with PUT /api/products/${sku} first`);
     const result = await withTransaction(db, async (tx) => {
+      const before = await stockLevel(tx, warehouse, sku);
       const set = await setOnHand(tx, warehouse, sku, body.onHand);
-      if (set.ok) await appendAudit(tx, { actor: 'admin', action: 'inventory.set', target: `inventory:${warehouse}:${sku}`, detail: { ...body } });
+      if (set.ok) {
+        await appendAudit(tx, { actor: 'admin', action: 'inventory.set', target: `inventory:${warehouse}:${sku}`, detail: { ...body } });
+        await stockChanged(tx, ctx, warehouse, sku, before?.available ?? 0);
+      }
       return set;
     });
     if (!result.ok) {

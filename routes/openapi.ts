@@ -73,6 +73,22 @@ export const openApiDocument = {
         responses: { 200: json({ $ref: '#/components/schemas/OrderSummary' }), 404: problemResponse('no such order'), ...unauthorized },
       },
     },
+    '/api/orders/{id}/shortage-remedy': {
+      post: {
+        security: auth, summary: "The customer's answer to a stock shortage: wait, ship what is there, or cancel",
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['choice'], properties: { choice: { enum: ['wait', 'ship_available', 'cancel'] } } } } } },
+        responses: { 202: json({ type: 'object' }, 'applied by the pipeline'), 400: problemResponse('invalid body'), 404: problemResponse('no such order'), 409: problemResponse('not backordered'), ...unauthorized },
+      },
+    },
+    '/api/orders/{id}/allocation': {
+      post: {
+        security: auth, summary: 'Override the warehouse and/or carrier of an order not yet released',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', properties: { warehouse: { type: 'string' }, carrier: { type: 'string' }, serviceLevel: { type: 'string' }, reason: { type: 'string' } } } } } },
+        responses: { 202: json({ type: 'object' }, 'applied by the pipeline'), 400: problemResponse('invalid body or unknown warehouse'), 404: problemResponse('no such order'), 409: problemResponse('already released'), ...unauthorized },
+      },
+    },
     '/api/exceptions': { get: { security: auth, summary: 'Exceptions with owner and deadline', responses: { 200: list({ type: 'object' }), ...unauthorized } } },
     '/api/inbound': {
       get: {

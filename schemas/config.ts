@@ -46,6 +46,8 @@ export const configSchema = {
               allowSplit: { type: 'boolean' },
             },
           },
+          /** ask for a customer contact on this channel's orders (marketplaces keep it to themselves); default: validation.requireContact */
+          requireContact: { type: 'boolean' },
           /** rounding tolerance of this channel's totals, in minor units (price integrity) */
           priceTolerance: { type: 'integer', minimum: 0, maximum: 1000 },
           /** for a polled channel (Amazon SP-API): where and how often to fetch orders */
@@ -109,6 +111,24 @@ export const configSchema = {
           name: { type: 'string' },
           category: { type: 'string' },
           weightGrams: { type: 'integer', minimum: 0 },
+        },
+      },
+    },
+    /** customers' store credit, seeded once (keyed by email) */
+    customers: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['email', 'storeCredit'],
+        properties: {
+          email: { type: 'string', minLength: 3 },
+          storeCredit: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['currency', 'balance'],
+            properties: { currency: { type: 'string', pattern: '^[A-Z]{3}$' }, balance: { type: 'integer', minimum: 0 } },
+          },
         },
       },
     },

@@ -91,11 +91,12 @@ async function allocate(orderId: string, lines: readonly CanonicalLine[], pause 
         categories: await categoriesOf(tx, skus),
         warehouses: await listWarehouseFacts(tx),
         available: await availableStock(tx, skus, true),
-      });
+        usedToday: new Map(),
+      }, { strategy: 'priority', allowSplit: false });
       if (plan.kind === 'none') return 'none' as const;
       // widen the window between reading and reserving, so that races would show
       if (pause > 0) await new Promise((r) => setTimeout(r, pause));
-      if (!(await reserveStock(tx, orderId, plan.reservations))) throw new ReservationRefused();
+      if (!(await reserveStock(tx, orderId, plan.shipments.flatMap((s) => s.lines.map((l) => ({ warehouse: s.warehouse, ...l })))))) throw new ReservationRefused();
       return 'reserved' as const;
     });
   } catch (error) {
@@ -168,9 +169,9 @@ describe('stock allocation under concurrency', () => {
         }
         // and an order turned away could not be served by what is left either (no lost stock)
         const left = new Map(WAREHOUSES.map((w) => [w, new Map(state.filter((r) => r.warehouse === w).map((r) => [r.sku, r.onHand - r.reserved]))]));
-        const facts = { categories: new Map(SKUS.map((s) => [s, 'general'])), warehouses: await listWarehouseFacts(db), available: left };
+        const facts = { categories: new Map(SKUS.map((s) => [s, 'general'])), warehouses: await listWarehouseFacts(db), available: left, usedToday: new Map<string, number>() };
         for (const [i, order] of orders.entries()) {
-          if (outcomes[i] === 'none') expect(planAllocation(order.lines, US, facts).kind, order.id).toBe('none');
+          if (outcomes[i] === 'none') expect(planAllocation(order.lines, US, facts, { strategy: 'priority', allowSplit: false }).kind, order.id).toBe('none');
         }
         // and the stock allows at least as many whole orders as got one
         const reservedOrders = outcomes.filter((o) => o === 'reserved').length;

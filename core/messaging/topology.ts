@@ -14,8 +14,12 @@ export interface Topology { exchanges: ExchangeSpec[]; queues: QueueSpec[] }
 export const stageBindings = {
   normalize: ['inbound.accepted'],
   validate: ['order.received'],
-  allocate: ['order.validated'],
+  allocate: ['order.validated', 'order.allocation_override_requested'],
   release: ['order.allocated', 'payment.captured'],
+  // stock arrived: backordered orders holding that SKU are validated again
+  backorders: ['inventory.replenished'],
+  // the customer's answer to a shortage: wait, ship what is there, or cancel
+  remedies: ['order.remedy_chosen'],
 } as const;
 export type Stage = keyof typeof stageBindings;
 
@@ -34,6 +38,8 @@ export const names = (ns: string) => ({
   stage: (stage: Stage) => `${ns}.stage.${stage}`,
   wait: (delayMs: number) => `${ns}.wait.${delayMs}`,
   warehouse: (code: string) => `${ns}.out.warehouse.${code}`,
+  /** where warehouse systems send their events (CloudEvents, published to this queue) */
+  warehouseEvents: `${ns}.in.warehouse-events`,
 });
 
 const quorum = { 'x-queue-type': 'quorum' } as const;
@@ -69,6 +75,7 @@ export function hubTopology(ns: string, options: TopologyOptions): Topology {
       { name: n.parked, arguments: { ...quorum }, bindings: [{ exchange: n.parking, routingKey: '' }] },
       // Not a work queue: dead-lettering from here would feed the parking exchange again.
       { name: n.parkingAudit, arguments: { ...quorum, 'x-delivery-limit': 1000 }, bindings: [{ exchange: n.parking, routingKey: '' }] },
+      workQueue(n.warehouseEvents, []),
       ...options.warehouses.map((code) => ({
         name: n.warehouse(code),
         arguments: { ...quorum },

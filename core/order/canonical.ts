@@ -13,12 +13,12 @@ const validateCanonicalOrder = ajv.compile(canonicalOrderSchema);
  * Everything wrong with a canonical order: the schema first (paths point into the canonical
  * order), then, for a well-formed order, the money rules.
  */
-export function canonicalOrderProblems(order: unknown): InputProblem[] {
+export function canonicalOrderProblems(order: unknown, tolerance = 0): InputProblem[] {
   if (!validateCanonicalOrder(order)) {
     return (validateCanonicalOrder.errors ?? []).map((error) => ({
       path: error.instancePath || '/',
       message: `canonical order${error.instancePath ? ` ${error.instancePath}` : ''} ${error.message ?? 'is invalid'}`,
     }));
   }
-  return totalsProblems(order);
+  return totalsProblems(order, tolerance);
 }

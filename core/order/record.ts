@@ -35,12 +35,16 @@ export interface OrderChange {
   emit: { type: string; routingKey?: string; data: Record<string, unknown> }[];
   exception?: { type: string; reason: string; details?: Record<string, unknown> };
   reserve?: ReservationLine[];
-  /** give back every held reservation (cancel, or an edit that must be allocated again) */
+  /** give back every held stock reservation and planned shipment (cancel, an edit, a re-allocation) */
   releaseReservations?: boolean;
+  /** give back the store credit the order holds (cancel, or an edit that is validated again) */
+  releaseCredit?: boolean;
   /** a newer snapshot of the order from its channel */
   replaceOrder?: CanonicalOrder;
   /** the channel's last-modified time of that snapshot */
   channelUpdatedAt?: string | null;
+  /** types of this order's open exceptions that the change settles */
+  resolves?: string[];
 }
 
 /** Quantities per SKU, lines of the same SKU added together. */

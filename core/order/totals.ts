@@ -7,8 +7,10 @@ import type { CanonicalOrder } from '../../schemas/canonical-order.ts';
  *   discounts ≥ Σ line discounts (order-level discounts come on top)
  *   grandTotal = subtotal − discounts + shipping + (taxIncluded ? 0 : tax) + otherCharges
  * Returns every rule broken, with the figures, so an admin can see what the channel sent.
+ * `tolerance` (minor units) allows the grand total a channel's rounding; the line arithmetic
+ * is always exact.
  */
-export function totalsProblems(order: Pick<CanonicalOrder, 'lines' | 'totals'>): InputProblem[] {
+export function totalsProblems(order: Pick<CanonicalOrder, 'lines' | 'totals'>, tolerance = 0): InputProblem[] {
   const problems: InputProblem[] = [];
   const t = order.totals;
   let subtotal = 0;
@@ -24,7 +26,7 @@ export function totalsProblems(order: Pick<CanonicalOrder, 'lines' | 'totals'>):
   if (t.subtotal !== subtotal) problems.push({ path: '/totals/subtotal', message: `is ${t.subtotal} but the lines add up to ${subtotal}` });
   if (t.discounts < lineDiscounts) problems.push({ path: '/totals/discounts', message: `is ${t.discounts}, less than the line discounts ${lineDiscounts}` });
   const expected = t.subtotal - t.discounts + t.shipping + (t.taxIncluded ? 0 : t.tax) + t.otherCharges;
-  if (t.grandTotal !== expected) {
+  if (Math.abs(t.grandTotal - expected) > tolerance) {
     problems.push({
       path: '/totals/grandTotal',
       message: `is ${t.grandTotal} but subtotal ${t.subtotal} − discounts ${t.discounts} + shipping ${t.shipping}`

@@ -37,7 +37,7 @@ export function decideChannelUpdate(record: OrderRecord, lastUpdatedAt: string |
       return {
         kind: 'change',
         change: {
-          to: 'cancelled', fulfillmentStatus: 'cancelled', releaseReservations: true, channelUpdatedAt: incoming.updatedAt,
+          to: 'cancelled', fulfillmentStatus: 'cancelled', releaseReservations: true, releaseCredit: true, channelUpdatedAt: incoming.updatedAt,
           timeline: { type: 'order.cancelled', reason: why },
           emit: [{ type: 'order.cancelled', data: { ...base, reason: why } }],
         },
@@ -76,6 +76,7 @@ export function decideChannelUpdate(record: OrderRecord, lastUpdatedAt: string |
     if (record.status !== 'received') {
       change.to = 'received';
       change.releaseReservations = true;
+      change.releaseCredit = true;
       change.emit.push({ type: 'order.received', data: { ...base, channel, externalId: record.externalId } });
     }
     reasons.push(`${edits.join(' and ')} changed${record.status === 'received' ? '' : ': stock released, validating again'}`);

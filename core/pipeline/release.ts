@@ -1,55 +1,62 @@
-import type { HubConfig } from '../../schemas/config.ts';
 import type { OrderChange, OrderRecord, ReservationLine } from '../order/record.ts';
+import type { DeliveryPlan } from './delivery-plan.ts';
 
-export interface CarrierChoice { carrier: string; serviceLevel: string; transitDays: number }
-
-/** The first configured carrier that delivers to `country`, with its fastest-listed first service. */
-export function chooseCarrier(carriers: HubConfig['carriers'], country: string): CarrierChoice | null {
-  for (const c of carriers) {
-    if (c.regions && c.regions.length > 0 && !c.regions.includes(country)) continue;
-    const service = c.services[0];
-    if (service) return { carrier: c.code, serviceLevel: service.code, transitDays: service.transitDays };
-  }
-  return null;
+/** One warehouse's part of an order, ready to go: what it ships and how. */
+export interface ShipmentRelease {
+  warehouse: string;
+  /** the order's reservations in this warehouse (lines of other warehouses are ignored) */
+  lines: readonly ReservationLine[];
+  delivery: DeliveryPlan;
 }
 
-/** Adds `days` calendar days and returns the date part (YYYY-MM-DD). */
-export function promisedDate(from: Date, days: number): string {
-  return new Date(from.getTime() + days * 86_400_000).toISOString().slice(0, 10);
+/** The id of a warehouse's shipment of an order, as the `shipments` table keys it. */
+export function shipmentId(orderId: string, warehouse: string): string {
+  return `${orderId}:${warehouse}`;
 }
 
 /**
- * A paid, allocated order is released to its warehouse with a fulfilment request; an
- * allocated order that is not paid yet waits for its payment. Anything else: nothing to do
- * (a late or repeated trigger).
+ * A paid, allocated order is released: one fulfilment request per warehouse that ships a
+ * part of it (routed to `fulfillment.requested.<warehouse>`), each saying which part of a
+ * split it is (`split: { index, of }`, counted from 1). An allocated order that is not paid
+ * yet waits for its payment; anything else — or no shipment — is nothing to do (a late or
+ * repeated trigger).
  */
-export function releaseChange(
-  record: OrderRecord,
-  reservations: readonly ReservationLine[],
-  carrier: CarrierChoice | null,
-  now: Date,
-): OrderChange | null {
-  if (record.status !== 'allocated' || record.paymentStatus !== 'paid' || !record.warehouse) return null;
-  const warehouse = record.warehouse;
+export function releaseChange(record: OrderRecord, shipments: readonly ShipmentRelease[], now: Date): OrderChange | null {
+  if (record.status !== 'allocated' || record.paymentStatus !== 'paid' || shipments.length === 0) return null;
   const names = new Map(record.order.lines.map((l) => [l.sku, l.name]));
-  const request = {
+  const shipTo = { ...record.order.shippingAddress, email: record.order.customer.email ?? null };
+  const requests = shipments.map((s, i) => ({
     orderId: record.id,
     orderNumber: record.orderNumber,
     channel: record.channel,
     externalOrderId: record.externalId,
-    warehouse,
-    lines: reservations.filter((r) => r.warehouse === warehouse).map((r) => ({ sku: r.sku, name: names.get(r.sku) ?? r.sku, quantity: r.quantity })),
-    shipTo: { ...record.order.shippingAddress, email: record.order.customer.email ?? null },
-    carrier: carrier?.carrier ?? null,
-    serviceLevel: carrier?.serviceLevel ?? null,
-    promisedBy: carrier ? promisedDate(now, carrier.transitDays + 1) : null,
+    warehouse: s.warehouse,
+    shipmentId: shipmentId(record.id, s.warehouse),
+    lines: s.lines.filter((l) => l.warehouse === s.warehouse).map((l) => ({ sku: l.sku, name: names.get(l.sku) ?? l.sku, quantity: l.quantity })),
+    shipTo,
+    carrier: s.delivery.carrier,
+    serviceLevel: s.delivery.serviceLevel,
+    promisedShipDate: s.delivery.promisedShipDate,
+    promisedDeliveryDate: s.delivery.promisedDeliveryDate,
     flags: record.order.flags,
     notes: record.order.notes ?? null,
-  };
+    split: { index: i + 1, of: shipments.length },
+    requestedAt: now.toISOString(),
+  }));
+  const warehouses = shipments.map((s) => s.warehouse);
   return {
     to: 'released',
     fulfillmentStatus: 'requested',
-    timeline: { type: 'fulfillment.requested', reason: `released to ${warehouse}`, data: { carrier: request.carrier, serviceLevel: request.serviceLevel } },
-    emit: [{ type: 'fulfillment.requested', routingKey: `fulfillment.requested.${warehouse}`, data: request }],
+    timeline: {
+      type: 'fulfillment.requested',
+      reason: `released to ${warehouses.join(', ')}${shipments.length > 1 ? ` (split in ${shipments.length})` : ''}`,
+      data: {
+        shipments: requests.map((r) => ({
+          shipmentId: r.shipmentId, warehouse: r.warehouse, carrier: r.carrier, serviceLevel: r.serviceLevel,
+          promisedShipDate: r.promisedShipDate, promisedDeliveryDate: r.promisedDeliveryDate,
+        })),
+      },
+    },
+    emit: requests.map((data) => ({ type: 'fulfillment.requested', routingKey: `fulfillment.requested.${data.warehouse}`, data })),
   };
 }

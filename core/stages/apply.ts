@@ -1,7 +1,9 @@
 import { sopFor } from '../config/business.ts';
 import { HubError } from '../errors.ts';
 import type { Tx } from '../db/pool.ts';
-import { openException } from '../db/sql/exceptions.ts';
+import { openException, resolveOrderExceptions } from '../db/sql/exceptions.ts';
+import { releaseCredit } from '../db/sql/credit.ts';
+import { cancelPlannedShipments } from '../db/sql/shipments.ts';
 import { releaseReservations, reserveStock } from '../db/sql/inventory.ts';
 import { appendOrderEvent, replaceOrderData, setChannelUpdatedAt, updateOrderState } from '../db/sql/orders.ts';
 import { enqueueMessages, type OutboxMessage } from '../db/sql/outbox.ts';
@@ -34,8 +36,14 @@ export async function applyOrderChange(
   cause: { stage: string; messageId: string; actor?: string },
 ): Promise<OrderRecord> {
   const to = change.to ?? record.status;
-  if (change.to) assertTransition(record.status, change.to);
-  if (change.releaseReservations) await releaseReservations(tx, record.id);
+  // Staying in a state (an operator re-allocating an allocated order) is not a transition.
+  if (change.to && change.to !== record.status) assertTransition(record.status, change.to);
+  if (change.releaseReservations) {
+    await releaseReservations(tx, record.id);
+    await cancelPlannedShipments(tx, record.id);
+  }
+  if (change.releaseCredit) await releaseCredit(tx, record.id);
+  if (change.resolves?.length) await resolveOrderExceptions(tx, record.id, change.resolves, change.timeline.reason ?? change.timeline.type);
   if (change.replaceOrder) await replaceOrderData(tx, record.id, change.replaceOrder);
   if (change.channelUpdatedAt) await setChannelUpdatedAt(tx, record.id, change.channelUpdatedAt);
   if (change.reserve && change.reserve.length > 0) {

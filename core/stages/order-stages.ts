@@ -1,15 +1,21 @@
-import { availableStock, categoriesOf, heldReservations, listWarehouseFacts } from '../db/sql/inventory.ts';
-import { lockOrder } from '../db/sql/orders.ts';
+import { customerKey, holdCredit, previousOrderCount, storeCreditOf } from '../db/sql/credit.ts';
 import type { Tx } from '../db/pool.ts';
+import { availableStock, categoriesOf, heldReservations, listWarehouseFacts, weightsOf } from '../db/sql/inventory.ts';
+import { lockOrder } from '../db/sql/orders.ts';
+import { markShipmentsRequested, planShipments, requestsSince, shipmentsOf } from '../db/sql/shipments.ts';
+import { HubError } from '../errors.ts';
 import type { CloudEvent } from '../messaging/cloudevent.ts';
 import { ack, retry, type Decision } from '../messaging/decision.ts';
-import type { OrderRecord } from '../order/record.ts';
 import type { Handler } from '../messaging/consume.ts';
-import { allocationChange, planAllocation } from '../pipeline/allocate.ts';
-import { chooseCarrier, releaseChange } from '../pipeline/release.ts';
+import type { OrderRecord } from '../order/record.ts';
+import { allocationChange, allocationPolicy, planAllocation } from '../pipeline/allocate.ts';
+import { isDeliveryPlan, planDelivery, shipmentWeightGrams, startOfLocalDay, type DeliveryPlan } from '../pipeline/delivery-plan.ts';
+import { releaseChange } from '../pipeline/release.ts';
 import { validateOrder, validationChange } from '../pipeline/validate.ts';
+import type { WarehouseFacts } from '../pipeline/warehouses.ts';
 import { applyOrderChange } from './apply.ts';
 import type { StageContext } from './context.ts';
+import { stockChanged } from './stock.ts';
 
 /**
  * Locks the order an event is about (`data.orderId`, else the CloudEvent subject). An
@@ -22,54 +28,147 @@ async function lockOrderOf(event: CloudEvent, tx: Tx): Promise<OrderRecord | Dec
   return record ?? retry(`order ${id ?? '(none)'} not found`);
 }
 const isDecision = (value: OrderRecord | Decision): value is Decision => 'kind' in value;
+const skusOf = (record: OrderRecord) => [...new Set(record.order.lines.map((l) => l.sku))];
+const channelOf = (ctx: StageContext, record: OrderRecord) => ctx.config.channels.find((c) => c.code === record.channel);
 
 /**
- * Stage `validate`: known SKUs, a served address, enough stock across the warehouses that
- * may serve it. Reads stock without locks: allocation re-checks under locks.
+ * Stage `validate`: the configured rules (identity and block lists, store credit, address
+ * and postal code, price integrity, risk, payment method, stock). Reads stock without locks:
+ * allocation re-checks under locks. Store credit the order pays with is held here.
  */
 export function validateStage(ctx: StageContext): Handler {
   return async ({ event }, tx) => {
     const record = await lockOrderOf(event, tx);
     if (isDecision(record)) return record;
     if (record.status !== 'received') return ack(`already ${record.status}`);
-    const skus = [...new Set(record.order.lines.map((l) => l.sku))];
+    const skus = skusOf(record);
+    const key = customerKey(record.order.customer.email);
     const verdict = validateOrder(record.order, {
       categories: await categoriesOf(tx, skus),
       warehouses: await listWarehouseFacts(tx),
       available: await availableStock(tx, skus, false),
+      customer: {
+        previousOrders: await previousOrderCount(tx, record.order.customer.email, record.id),
+        storeCredit: key ? await storeCreditOf(tx, key) : null,
+      },
+    }, {
+      channel: record.channel,
+      priceTolerance: channelOf(ctx, record)?.priceTolerance ?? 0,
+      rules: ctx.config.validation && { ...ctx.config.validation, requireContact: channelOf(ctx, record)?.requireContact ?? ctx.config.validation.requireContact },
     });
+    if (verdict.verdict === 'valid' && verdict.creditHold !== null) {
+      // The balance was read without a lock: if it moved meanwhile, validate again.
+      if (!key || !(await holdCredit(tx, record.id, key, verdict.creditHold, record.order.currency))) {
+        throw new HubError('credit_changed', 'the store credit balance changed while validating', { retryable: true });
+      }
+    }
     await applyOrderChange(tx, ctx, record, validationChange(record, verdict), { stage: 'validate', messageId: event.id });
     return ack();
   };
 }
 
-/** Stage `allocate`: reserve every line in one warehouse, atomically, under row locks. */
+/** Today's fulfilment requests per warehouse, each counted from its own local midnight. */
+async function usedToday(tx: Tx, warehouses: readonly WarehouseFacts[], now: Date): Promise<Map<string, number>> {
+  const used = new Map<string, number>();
+  for (const w of warehouses) {
+    const since = startOfLocalDay(now, w.timeZone) ?? startOfLocalDay(now);
+    if (since) used.set(w.code, (await requestsSince(tx, since)).get(w.code) ?? 0);
+  }
+  return used;
+}
+
+/**
+ * Stage `allocate`: the channel's strategy (priority, distance, fewest shipments; split when
+ * allowed) over the warehouses' stock under row locks, a delivery plan per shipment, the
+ * reservations, and the explanation on the timeline. An operator's override
+ * (`order.allocation_override_requested`) re-allocates an order not yet released.
+ */
 export function allocateStage(ctx: StageContext): Handler {
   return async ({ event }, tx) => {
     const record = await lockOrderOf(event, tx);
     if (isDecision(record)) return record;
-    if (record.status !== 'validated') return ack(`already ${record.status}`);
-    if (!record.order.shippingAddress) return ack('no shipping address'); // validate holds these
-    const skus = [...new Set(record.order.lines.map((l) => l.sku))];
-    const plan = planAllocation(record.order.lines, record.order.shippingAddress, {
-      categories: await categoriesOf(tx, skus),
-      warehouses: await listWarehouseFacts(tx),
-      available: await availableStock(tx, skus, true),
-    });
-    await applyOrderChange(tx, ctx, record, allocationChange(record, plan), { stage: 'allocate', messageId: event.id });
+    const override = event.type === 'order.allocation_override_requested'
+      ? event.data as { warehouse?: string; carrier?: string; serviceLevel?: string; reason?: string; actor?: string }
+      : undefined;
+    const allowed = override ? ['validated', 'backordered', 'allocated', 'ready_to_ship'] : ['validated'];
+    if (!allowed.includes(record.status)) return ack(`already ${record.status}`);
+    const address = record.order.shippingAddress;
+    if (!address) return ack('no shipping address'); // validation holds these
+
+    const now = ctx.now();
+    const skus = skusOf(record);
+    const warehouses = await listWarehouseFacts(tx);
+    const available = await availableStock(tx, skus, true);
+    // Re-allocating: the order's own reservations count as available to it again.
+    const held = override ? await heldReservations(tx, record.id) : [];
+    for (const r of held) {
+      const stock = available.get(r.warehouse) ?? new Map<string, number>();
+      stock.set(r.sku, (stock.get(r.sku) ?? 0) + r.quantity);
+      available.set(r.warehouse, stock);
+    }
+    const policy = allocationPolicy(channelOf(ctx, record)?.allocation, override?.warehouse);
+    const plan = planAllocation(record.order.lines, address, {
+      categories: await categoriesOf(tx, skus), warehouses, available, usedToday: await usedToday(tx, warehouses, now),
+    }, policy);
+    const weights = await weightsOf(tx, skus);
+    const deliveries = plan.kind === 'allocated'
+      ? plan.shipments.map((s) => planDelivery(s, address, {
+          carriers: ctx.config.carriers,
+          warehouse: warehouses.find((w) => w.code === s.warehouse) ?? {},
+          weightGrams: shipmentWeightGrams(s.lines, weights),
+          priority: record.order.flags.priority,
+          now,
+          override: { ...(override?.carrier ? { carrier: override.carrier } : {}), ...(override?.serviceLevel ? { serviceLevel: override.serviceLevel } : {}) },
+        }))
+      : [];
+    const change = allocationChange(record, plan, deliveries);
+    if (override) {
+      change.releaseReservations = held.length > 0;
+      change.timeline = { ...change.timeline, type: 'order.allocation_overridden', reason: `${override.actor ?? 'an operator'} chose ${[override.warehouse, override.carrier, override.serviceLevel].filter(Boolean).join(' / ')}${override.reason ? ` (${override.reason})` : ''}: ${change.timeline.reason ?? ''}` };
+    }
+    await applyOrderChange(tx, ctx, record, change, { stage: 'allocate', messageId: event.id, ...(override ? { actor: override.actor ?? 'admin' } : {}) });
+    if (plan.kind === 'allocated' && change.to === 'allocated') {
+      await planShipments(tx, record.id, plan.shipments.map((s, i) => {
+        const d = deliveries[i] as DeliveryPlan;
+        return { warehouse: s.warehouse, lines: s.lines, carrier: d.carrier, serviceLevel: d.serviceLevel, promisedShipDate: d.promisedShipDate, promisedDeliveryDate: d.promisedDeliveryDate, plan: { ...d } };
+      }));
+      for (const s of plan.shipments) for (const l of s.lines) await stockChanged(tx, ctx, s.warehouse, l.sku, null);
+    }
     return ack();
   };
 }
 
-/** Stage `release`: a paid, allocated order goes to its warehouse as a fulfilment request. */
+/**
+ * Stage `release`: a paid, allocated order goes to its warehouses, one fulfilment request
+ * per shipment. The carrier chosen at allocation stays; the dates are planned again, since
+ * payment may come days after allocation.
+ */
 export function releaseStage(ctx: StageContext): Handler {
   return async ({ event }, tx) => {
     const record = await lockOrderOf(event, tx);
     if (isDecision(record)) return record;
-    const country = record.order.shippingAddress?.country ?? '';
-    const change = releaseChange(record, await heldReservations(tx, record.id), chooseCarrier(ctx.config.carriers, country), ctx.now());
-    if (!change) return ack(record.status === 'allocated' ? 'waiting for payment' : `nothing to release (${record.status})`);
+    const address = record.order.shippingAddress;
+    if (record.status !== 'allocated' || !address) return ack(`nothing to release (${record.status})`);
+    if (record.paymentStatus !== 'paid') return ack('waiting for payment');
+    const now = ctx.now();
+    const held = await heldReservations(tx, record.id);
+    const warehouses = await listWarehouseFacts(tx);
+    const weights = await weightsOf(tx, skusOf(record));
+    const shipments = (await shipmentsOf(tx, record.id, 'planned')).map((s) => {
+      const fresh = planDelivery(s, address, {
+        carriers: ctx.config.carriers, warehouse: warehouses.find((w) => w.code === s.warehouse) ?? {},
+        weightGrams: shipmentWeightGrams(s.lines, weights), priority: record.order.flags.priority, now,
+        override: { carrier: s.carrier, serviceLevel: s.serviceLevel },
+      });
+      const delivery: DeliveryPlan = isDeliveryPlan(fresh)
+        ? fresh
+        : { carrier: s.carrier, serviceLevel: s.serviceLevel, transitDays: 0, promisedShipDate: s.promisedShipDate, promisedDeliveryDate: s.promisedDeliveryDate, rule: 'as planned at allocation' };
+      return { warehouse: s.warehouse, lines: held, delivery };
+    });
+    const change = releaseChange(record, shipments, now);
+    if (!change) return ack('nothing to release');
     await applyOrderChange(tx, ctx, record, change, { stage: 'release', messageId: event.id });
+    await markShipmentsRequested(tx, record.id);
     return ack();
   };
 }

@@ -59,6 +59,14 @@ export async function resolveExceptionsForRaw(db: Queryable, rawId: number, note
   return rowCount ?? 0;
 }
 
+/** Resolves an order's open exceptions of the given types (the cause went away). */
+export async function resolveOrderExceptions(db: Queryable, orderId: string, types: readonly string[], note: string): Promise<number> {
+  const { rowCount } = await db.query(
+    `UPDATE exceptions SET status = 'resolved', resolved_at = now(), details = details || jsonb_build_object('resolution', $3::text)
+      WHERE order_id = $1 AND type = ANY($2::text[]) AND status = 'open'`, [orderId, types, note]);
+  return rowCount ?? 0;
+}
+
 /** Marks open exceptions whose deadline has passed as escalated; returns how many. */
 export async function escalateOverdueExceptions(db: Queryable): Promise<number> {
   const { rowCount } = await db.query(

@@ -3,8 +3,16 @@ import type { WarehouseFacts } from '../../pipeline/warehouses.ts';
 import type { Queryable } from '../pool.ts';
 
 export async function listWarehouseFacts(db: Queryable): Promise<WarehouseFacts[]> {
-  const { rows } = await db.query<WarehouseFacts>('SELECT code, priority, regions, categories FROM warehouses ORDER BY priority, code');
-  return rows;
+  const { rows } = await db.query<WarehouseFacts>(
+    `SELECT code, priority, regions, categories, json_build_object('lat', lat, 'lng', lng) AS location,
+            daily_capacity AS "dailyCapacity", cutoff_time AS "cutoffTime", time_zone AS "timeZone"
+       FROM warehouses ORDER BY priority, code`);
+  return rows.map((w) => (w.dailyCapacity === null ? { ...w, dailyCapacity: undefined } : w));
+}
+
+export async function weightsOf(db: Queryable, skus: readonly string[]): Promise<Map<string, number>> {
+  const { rows } = await db.query<{ sku: string; grams: number }>('SELECT sku, weight_grams AS grams FROM products WHERE sku = ANY($1::text[])', [skus]);
+  return new Map(rows.map((r) => [r.sku, r.grams]));
 }
 
 export async function categoriesOf(db: Queryable, skus: readonly string[]): Promise<Map<string, string>> {
@@ -114,4 +122,44 @@ export async function setOnHand(tx: Queryable, warehouse: string, sku: string, o
   if (rows[0]) return { ok: true, row: rows[0] };
   const current = await tx.query<{ reserved: number }>('SELECT reserved FROM inventory WHERE warehouse = $1 AND sku = $2', [warehouse, sku]);
   return { ok: false, reserved: current.rows[0]?.reserved ?? 0 };
+}
+
+/** Backordered orders that want `sku`, oldest first, with the quantity they want. */
+export async function backordersWanting(db: Queryable, sku: string, limit: number): Promise<{ orderId: string; quantity: number }[]> {
+  const { rows } = await db.query<{ orderId: string; quantity: number }>(
+    `SELECT o.id AS "orderId", sum(l.quantity)::int AS quantity
+       FROM orders o JOIN order_lines l ON l.order_id = o.id AND l.sku = $1
+      WHERE o.status = 'backordered' GROUP BY o.id, o.created_at ORDER BY o.created_at, o.id LIMIT $2`,
+    [sku, limit]);
+  return rows;
+}
+
+/** Stock of one SKU in one warehouse, or undefined when the warehouse does not carry it. */
+export async function stockLevel(db: Queryable, warehouse: string, sku: string): Promise<{ onHand: number; reserved: number; available: number } | undefined> {
+  const { rows } = await db.query<{ onHand: number; reserved: number; available: number }>(
+    `SELECT on_hand AS "onHand", reserved, on_hand - reserved AS available FROM inventory WHERE warehouse = $1 AND sku = $2`, [warehouse, sku]);
+  return rows[0];
+}
+
+/** Total available of a SKU across all warehouses. */
+export async function totalAvailable(db: Queryable, sku: string): Promise<number> {
+  const { rows } = await db.query<{ n: number | null }>('SELECT sum(on_hand - reserved)::int AS n FROM inventory WHERE sku = $1', [sku]);
+  return rows[0]?.n ?? 0;
+}
+
+/**
+ * Moves on-hand stock by `delta` (a warehouse's count correction or receipt), never below
+ * what is reserved: a shortfall stops at the reservations and is reported, because the units
+ * are promised to orders and a person must decide which order loses them.
+ */
+export async function adjustOnHand(tx: Queryable, warehouse: string, sku: string, delta: number): Promise<{ before: number; after: number; shortfall: number }> {
+  const { rows } = await tx.query<{ before: number; reserved: number }>(
+    `SELECT on_hand AS before, reserved FROM inventory WHERE warehouse = $1 AND sku = $2 FOR UPDATE`, [warehouse, sku]);
+  const current = rows[0] ?? { before: 0, reserved: 0 };
+  const wanted = current.before + delta;
+  const after = Math.max(wanted, current.reserved, 0);
+  await tx.query(
+    `INSERT INTO inventory (warehouse, sku, on_hand) VALUES ($1, $2, $3)
+     ON CONFLICT (warehouse, sku) DO UPDATE SET on_hand = EXCLUDED.on_hand, updated_at = now()`, [warehouse, sku, after]);
+  return { before: current.before, after, shortfall: after - wanted };
 }

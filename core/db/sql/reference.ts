@@ -9,15 +9,22 @@ import type { Queryable } from '../pool.ts';
 export async function seedReferenceData(db: Queryable, config: HubConfig): Promise<void> {
   for (const w of config.warehouses) {
     await db.query(
-      `INSERT INTO warehouses (code, name, lat, lng, country, regions, categories, priority, integration)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (code) DO NOTHING`,
-      [w.code, w.name, w.location.lat, w.location.lng, w.country, w.regions, w.categories, w.priority, w.integration ?? 'queue'],
+      `INSERT INTO warehouses (code, name, lat, lng, country, regions, categories, priority, integration, daily_capacity, cutoff_time, time_zone)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (code) DO NOTHING`,
+      [w.code, w.name, w.location.lat, w.location.lng, w.country, w.regions, w.categories, w.priority, w.integration ?? 'queue',
+        w.dailyCapacity ?? null, w.cutoffTime ?? '15:00', w.timeZone ?? 'UTC'],
     );
   }
   for (const p of config.products) {
     await db.query(
       `INSERT INTO products (sku, name, category, weight_grams) VALUES ($1, $2, $3, $4) ON CONFLICT (sku) DO NOTHING`,
       [p.sku, p.name, p.category, p.weightGrams],
+    );
+  }
+  for (const c of config.customers ?? []) {
+    await db.query(
+      `INSERT INTO customer_accounts (customer_key, currency, balance) VALUES ($1, $2, $3) ON CONFLICT (customer_key) DO NOTHING`,
+      [c.email.trim().toLowerCase(), c.storeCredit.currency, c.storeCredit.balance],
     );
   }
   for (const s of config.stock) {
@@ -30,11 +37,13 @@ export async function seedReferenceData(db: Queryable, config: HubConfig): Promi
 
 export interface WarehouseRow {
   code: string; name: string; lat: number; lng: number; country: string; regions: string[]; categories: string[]; priority: number; integration: string;
+  dailyCapacity: number | null; cutoffTime: string; timeZone: string;
 }
 
 export async function listWarehouses(db: Queryable): Promise<WarehouseRow[]> {
   const { rows } = await db.query<WarehouseRow>(
-    `SELECT code, name, lat, lng, country, regions, categories, priority, integration FROM warehouses ORDER BY code`);
+    `SELECT code, name, lat, lng, country, regions, categories, priority, integration, daily_capacity AS "dailyCapacity",
+            cutoff_time AS "cutoffTime", time_zone AS "timeZone" FROM warehouses ORDER BY code`);
   return rows;
 }
 

@@ -1,0 +1,125 @@
+import { sopFor } from '../config/business.ts';
+import type { Tx } from '../db/pool.ts';
+import { openException } from '../db/sql/exceptions.ts';
+import { adjustOnHand, backordersWanting, stockLevel, totalAvailable } from '../db/sql/inventory.ts';
+import { lockOrder } from '../db/sql/orders.ts';
+import { enqueueMessages, type OutboxMessage } from '../db/sql/outbox.ts';
+import { productExists, warehouseExists } from '../db/sql/reference.ts';
+import { HubError } from '../errors.ts';
+import { cloudEvent } from '../messaging/cloudevent.ts';
+import type { Handler } from '../messaging/consume.ts';
+import { ack, park } from '../messaging/decision.ts';
+import { names } from '../messaging/topology.ts';
+import { lowStockThreshold, ordersToRetry } from '../pipeline/backorders.ts';
+import { applyOrderChange } from './apply.ts';
+import type { StageContext } from './context.ts';
+
+const stockMessage = (ctx: StageContext, type: string, data: Record<string, unknown>): OutboxMessage => ({
+  exchange: names(ctx.namespace).events,
+  routingKey: type,
+  event: cloudEvent({ id: ctx.newId(), source: `/order-hub/${ctx.namespace}/inventory`, type, subject: `${String(data.warehouse)}/${String(data.sku)}`, time: ctx.now(), data }),
+});
+
+/**
+ * After stock of a SKU changed in a warehouse: more available → `inventory.replenished`
+ * (waiting backorders get another chance); at or under the SKU's threshold → a low-stock
+ * alert for the inventory owner (one open alert per warehouse and SKU); back above it → the
+ * alert is resolved.
+ */
+export async function stockChanged(tx: Tx, ctx: StageContext, warehouse: string, sku: string, availableBefore: number | null): Promise<void> {
+  const level = await stockLevel(tx, warehouse, sku);
+  if (!level) return;
+  const messages: OutboxMessage[] = [];
+  if (availableBefore !== null && level.available > availableBefore) {
+    messages.push(stockMessage(ctx, 'inventory.replenished', { warehouse, sku, available: level.available }));
+  }
+  const threshold = lowStockThreshold(ctx.config.inventory, sku);
+  const alertId = `low_stock:${warehouse}:${sku}`;
+  if (level.available <= threshold) {
+    const sop = sopFor(ctx.config, 'low_stock');
+    const opened = await openException(tx, {
+      type: 'low_stock', owner: sop.owner, deadline: new Date(ctx.now().getTime() + sop.deadlineMinutes * 60_000),
+      reason: `${sku} in ${warehouse}: ${level.available} available, at or under the threshold of ${threshold}`,
+      messageId: alertId, stage: 'inventory', details: { warehouse, sku, ...level, threshold },
+    });
+    if (opened !== undefined) messages.push(stockMessage(ctx, 'inventory.low', { warehouse, sku, available: level.available, threshold }));
+  } else {
+    await tx.query(`UPDATE exceptions SET status = 'resolved', resolved_at = now() WHERE type = 'low_stock' AND message_id = $1 AND status = 'open'`, [alertId]);
+  }
+  await enqueueMessages(tx, messages);
+}
+
+/**
+ * Stage `backorders`: stock of a SKU arrived, so the oldest backordered orders wanting it
+ * — as many as it could serve — are validated again.
+ */
+export function backordersStage(ctx: StageContext): Handler {
+  return async ({ event }, tx) => {
+    const sku = typeof event.data.sku === 'string' ? event.data.sku : '';
+    if (!sku) return park('inventory.replenished without a sku');
+    const waiting = await backordersWanting(tx, sku, 200);
+    for (const orderId of ordersToRetry(waiting, await totalAvailable(tx, sku))) {
+      const record = await lockOrder(tx, orderId);
+      if (record?.status !== 'backordered') continue;
+      await applyOrderChange(tx, ctx, record, {
+        to: 'received',
+        resolves: ['stock_shortage', 'allocation_failed'],
+        timeline: { type: 'order.revalidating', reason: `stock of ${sku} arrived: validating again` },
+        emit: [{ type: 'order.received', data: { orderId: record.id, orderNumber: record.orderNumber, channel: record.channel, externalId: record.externalId } }],
+      }, { stage: 'backorders', messageId: event.id });
+    }
+    return ack();
+  };
+}
+
+const integer = (v: unknown): v is number => Number.isSafeInteger(v);
+
+/**
+ * Events from warehouse systems on `<ns>.in.warehouse-events`: `inventory.adjusted`
+ * ({warehouse, sku, delta, reason}) and `inventory.snapshot` ({warehouse, items: [{sku,
+ * onHand}]}). Counts never go below what is reserved; a shortfall opens an
+ * `inventory_conflict` exception. An event the hub cannot use is parked with its reason.
+ */
+export function warehouseEventsStage(ctx: StageContext): Handler {
+  return async ({ event }, tx) => {
+    const warehouse = typeof event.data.warehouse === 'string' ? event.data.warehouse : '';
+    if (!(await warehouseExists(tx, warehouse))) return park(`unknown warehouse "${warehouse}"`);
+    let changes: { sku: string; delta?: number; onHand?: number }[];
+    switch (event.type) {
+      case 'inventory.adjusted': {
+        const { sku, delta } = event.data;
+        if (typeof sku !== 'string' || !integer(delta)) return park('inventory.adjusted needs data.sku (string) and data.delta (integer)');
+        changes = [{ sku, delta }];
+        break;
+      }
+      case 'inventory.snapshot': {
+        const items = event.data.items;
+        if (!Array.isArray(items) || !items.every((i: unknown) => typeof (i as { sku?: unknown }).sku === 'string' && integer((i as { onHand?: unknown }).onHand) && (i as { onHand: number }).onHand >= 0)) {
+          return park('inventory.snapshot needs data.items: [{sku, onHand ≥ 0}]');
+        }
+        changes = (items as { sku: string; onHand: number }[]).map((i) => ({ sku: i.sku, onHand: i.onHand }));
+        break;
+      }
+      default:
+        return park(`warehouse event type "${event.type}" is not handled`);
+    }
+    for (const change of changes) {
+      if (!(await productExists(tx, change.sku))) {
+        throw new HubError('unknown_sku', `${warehouse} reported stock of unknown SKU ${change.sku}`, { retryable: false });
+      }
+      const before = await stockLevel(tx, warehouse, change.sku);
+      const delta = change.delta ?? (change.onHand ?? 0) - (before?.onHand ?? 0);
+      const result = await adjustOnHand(tx, warehouse, change.sku, delta);
+      if (result.shortfall > 0) {
+        const sop = sopFor(ctx.config, 'inventory_conflict');
+        await openException(tx, {
+          type: 'inventory_conflict', owner: sop.owner, deadline: new Date(ctx.now().getTime() + sop.deadlineMinutes * 60_000),
+          reason: `${warehouse} counts ${result.after - result.shortfall} of ${change.sku} but ${result.after} are reserved for orders`,
+          messageId: `${event.id}:${change.sku}`, stage: 'warehouse-events', details: { warehouse, sku: change.sku, ...result },
+        });
+      }
+      await stockChanged(tx, ctx, warehouse, change.sku, before?.available ?? 0);
+    }
+    return ack();
+  };
+}
