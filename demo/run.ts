@@ -75,7 +75,9 @@ console.log(`order hub demo · namespace ${ns} · API ${base} (Authorization: Be
 console.log(`try: curl -s -H 'Authorization: Bearer ${adminToken}' ${base}/api/orders?status=on_hold`);
 
 // ── simulated warehouses ────────────────────────────────────────────────────────────
-const requestsByOrder = new Map<string, number>();
+// A split order gets one request per warehouse: duplicates are counted per shipment.
+const requestsByShipment = new Map<string, number>();
+const ordersRequested = new Set<string>();
 const receivedAt = new Map<string, number>();
 const byWarehouse = new Map<string, number>();
 const wms = await amqp.connect(env.amqpUrl, { clientProperties: { connection_name: `${ns}-demo-warehouses` } });
@@ -83,9 +85,10 @@ const wmsChannel = await wms.createChannel();
 for (const w of config.warehouses) {
   await wmsChannel.consume(names(ns).warehouse(w.code), (message) => {
     if (!message) return;
-    const event = JSON.parse(message.content.toString('utf8')) as { data: { externalOrderId: string } };
+    const event = JSON.parse(message.content.toString('utf8')) as { data: { externalOrderId: string; shipmentId: string } };
     const id = event.data.externalOrderId;
-    requestsByOrder.set(id, (requestsByOrder.get(id) ?? 0) + 1);
+    requestsByShipment.set(event.data.shipmentId, (requestsByShipment.get(event.data.shipmentId) ?? 0) + 1);
+    ordersRequested.add(id);
     if (!receivedAt.has(id)) receivedAt.set(id, Date.now());
     byWarehouse.set(w.code, (byWarehouse.get(w.code) ?? 0) + 1);
     wmsChannel.ack(message);
@@ -207,7 +210,7 @@ async function progress(): Promise<{ settled: number; counts: Record<string, num
     `sent ${sent} (+${duplicatesSent} dup)`,
     `orders ${total}`,
     ...Object.entries(counts).sort().map(([k, v]) => `${k} ${v}`),
-    `to warehouses ${[...requestsByOrder.values()].reduce((a, b) => a + b, 0)}`,
+    `to warehouses ${[...requestsByShipment.values()].reduce((a, b) => a + b, 0)}`,
     `${(total / seconds).toFixed(1)} orders/s`,
   ].join(' · ');
   process.stdout.write(process.stdout.isTTY ? `\r${line}\x1b[K` : `${line}\n`);
@@ -233,10 +236,10 @@ const progressTimer = setInterval(() => {
   void progress().then(async ({ settled, counts }) => {
     if (target === Infinity || sent < target || settled < target || inFlight.size > 0) return;
     const released = counts.released ?? 0;
-    if (requestsByOrder.size < released) return; // a request is still on its way to the warehouse
+    if (ordersRequested.size < released) return; // a request is still on its way to the warehouse
     stopping = true;
     process.stdout.write('\n');
-    const twice = [...requestsByOrder.values()].filter((n) => n > 1).length;
+    const twice = [...requestsByShipment.values()].filter((n) => n > 1).length;
     const latencies = [...receivedAt].map(([id, at]) => at - (sentAt.get(id) ?? at)).sort((a, b) => a - b);
     const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
@@ -245,7 +248,7 @@ const progressTimer = setInterval(() => {
     console.log('\nsummary');
     console.log(`  orders sent ${sent} (${[...sentBy].map(([k, v]) => `${k} ${v}`).join(', ')}), duplicate deliveries ${duplicatesSent}, refused by the hub ${rejectedByHub}`);
     console.log(`  orders in the hub ${total}: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-    console.log(`  fulfilment requests: ${[...byWarehouse].map(([k, v]) => `${k} ${v}`).join(', ')}; orders requested twice: ${twice}`);
+    console.log(`  fulfilment requests: ${[...byWarehouse].map(([k, v]) => `${k} ${v}`).join(', ')}; shipments requested twice: ${twice}`);
     console.log(`  exceptions for a person: ${exceptions.map((e) => `${e.type} ${e.n}`).join(', ') || 'none'}`);
     console.log(`  sale → warehouse latency (Amazon adds its poll interval): p50 ${pct(0.5)} ms, p95 ${pct(0.95)} ms, p99 ${pct(0.99)} ms`);
     console.log(`  lost ${lost}, duplicated ${twice}`);
