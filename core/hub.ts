@@ -9,6 +9,7 @@ import { shopify } from '../connectors/shopify.ts';
 import { app as appConnector, website } from '../connectors/website.ts';
 import { woocommerce } from '../connectors/woocommerce.ts';
 import type { OrderConnector } from '../connectors/types.ts';
+import type { PaymentConnector } from '../connectors/payments/types.ts';
 import type { HubConfig } from '../schemas/config.ts';
 import type { Channel } from './inbound.ts';
 import { createApp } from '../routes/app.ts';
@@ -33,10 +34,15 @@ import { normalizeStage } from './stages/normalize.ts';
 import { allocateStage, releaseStage, validateStage } from './stages/order-stages.ts';
 import { createParkingRecorder } from './stages/parking.ts';
 import { remediesStage } from './stages/remedies.ts';
+import { reconcileStage } from './stages/reconcile.ts';
+import { cancelUnpaidOrders, reportUnmatchedPayments } from './stages/payment-jobs.ts';
 import { backordersStage, warehouseEventsStage } from './stages/stock.ts';
 
 export type Role = 'api' | 'worker' | 'scheduler';
 export const allRoles: readonly Role[] = ['api', 'worker', 'scheduler'];
+
+/** Payment providers by name, as `POST /webhooks/payments/:provider` names them. */
+const paymentConnectors: Record<string, PaymentConnector> = {};
 
 /** Inbound order connectors by name, as the config's channels refer to them. */
 const orderConnectors: Record<string, OrderConnector> = { shopify, woocommerce, amazon, website, app: appConnector };
@@ -74,9 +80,11 @@ export interface Hub {
  * runs once across replicas under its Redis lock; a channel without its token is skipped,
  * loudly).
  */
-function scheduledJobs(deps: { db: Db; namespace: string; config: HubConfig; secrets: Readonly<Record<string, string>>; logger: Logger; now: () => Date; newId: () => string }): Job[] {
+function scheduledJobs(deps: { db: Db; namespace: string; config: HubConfig; secrets: Readonly<Record<string, string>>; logger: Logger; now: () => Date; newId: () => string; ctx: StageContext }): Job[] {
   const jobs: Job[] = [
     { name: 'exception-escalation', schedule: '* * * * *', lockMs: 50_000, run: async () => ({ escalated: await escalateOverdueExceptions(deps.db) }) },
+    { name: 'payment-timeout', schedule: '* * * * *', lockMs: 50_000, run: () => cancelUnpaidOrders(deps.db, deps.ctx) },
+    { name: 'unmatched-payments', schedule: '*/5 * * * *', lockMs: 50_000, run: () => reportUnmatchedPayments(deps.db, deps.ctx) },
   ];
   for (const channel of deps.config.channels) {
     if (channel.enabled === false || channel.connector !== 'amazon' || !channel.poller) continue;
@@ -117,7 +125,8 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
     const connector = orderConnectors[channel.connector];
     if (connector && channel.enabled !== false) channels.set(channel.code, { code: channel.code, skuMap: channel.skuMap, priceTolerance: channel.priceTolerance, connector });
   }
-  const ctx: StageContext = { namespace: ns, config, channels, now, newId };
+  const payments = new Map<string, PaymentConnector>(Object.entries(paymentConnectors));
+  const ctx: StageContext = { namespace: ns, config, channels, payments, now, newId };
 
   const needsBroker = roles.has('worker') || roles.has('api');
   const broker = needsBroker ? createBroker({ url: env.amqpUrl, name: `${ns}-${[...roles].join('+')}-${process.pid}`, logger }) : undefined;
@@ -133,6 +142,7 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
       release: releaseStage(ctx),
       backorders: backordersStage(ctx),
       remedies: remediesStage(ctx),
+      reconcile: reconcileStage(ctx),
     };
     const queues: [string, Handler][] = [
       ...(Object.entries(stages) as [Stage, Handler][]).map(([stage, handler]): [string, Handler] => [names(ns).stage(stage), handler]),
@@ -153,11 +163,11 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
   await broker?.start();
   await relay?.start();
 
-  const jobs = scheduledJobs({ db, namespace: ns, config, secrets: env.secrets, logger, now, newId });
+  const jobs = scheduledJobs({ db, namespace: ns, config, secrets: env.secrets, logger, now, newId, ctx });
   const scheduler = roles.has('scheduler') ? startScheduler({ db, redis, namespace: ns, logger }, jobs) : undefined;
 
   const app = createApp({
-    db, redis, broker, namespace: ns, config, channels, secrets: env.secrets, adminToken: env.adminToken,
+    db, redis, broker, namespace: ns, config, channels, payments, secrets: env.secrets, adminToken: env.adminToken,
     dedupe: createDeliveryDedupe(redis, ns), metrics, logger, now, newId,
   });
   let server: ServerType | undefined;

@@ -6,16 +6,17 @@ import { names } from './messaging/topology.ts';
 
 /**
  * Stores an accepted delivery byte for byte and, in the same transaction (the caller's),
- * the `inbound.accepted` message that sends it to the normalize stage. A delivery stored
+ * the message that sends it on (`inbound.accepted` to normalize, `payment.received` to reconcile). A delivery stored
  * before (same source and dedupe key) is not sent again. Used by webhooks and pollers alike.
  */
 export async function acceptDelivery(
   tx: Queryable,
   ctx: { namespace: string; now: () => Date; newId: () => string },
   delivery: Omit<RawDelivery, 'status' | 'problems'>,
+  acceptedAs = 'inbound.accepted',
 ): Promise<{ id: number; isNew: boolean; sameBody: boolean }> {
   const raw = await storeRawDelivery(tx, { ...delivery, status: 'accepted' });
-  if (raw.isNew) await sendToNormalize(tx, ctx, { id: raw.id, source: delivery.source, topic: delivery.topic });
+  if (raw.isNew) await sendToNormalize(tx, ctx, { id: raw.id, source: delivery.source, topic: delivery.topic }, acceptedAs);
   return raw;
 }
 
@@ -27,12 +28,13 @@ export async function sendToNormalize(
   tx: Queryable,
   ctx: { namespace: string; now: () => Date; newId: () => string },
   raw: { id: number; source: string; topic: string },
+  type = 'inbound.accepted',
 ): Promise<void> {
   await enqueueMessages(tx, [{
     exchange: names(ctx.namespace).events,
-    routingKey: 'inbound.accepted',
+    routingKey: type,
     event: cloudEvent({
-      id: ctx.newId(), source: `/order-hub/${ctx.namespace}/inbound/${raw.source}`, type: 'inbound.accepted',
+      id: ctx.newId(), source: `/order-hub/${ctx.namespace}/inbound/${raw.source}`, type,
       subject: String(raw.id), time: ctx.now(), data: { rawId: raw.id, source: raw.source, topic: raw.topic },
     }),
   }]);

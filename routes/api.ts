@@ -102,6 +102,17 @@ const validateAllocation = ajv.compile<AllocationBody>({
   },
 } satisfies JSONSchemaType<AllocationBody>);
 
+interface PaymentBody { amount: number; currency: string; method: 'cash_on_delivery' | 'bank_transfer'; reference: string }
+const validatePayment = ajv.compile<PaymentBody>({
+  type: 'object', additionalProperties: false, required: ['amount', 'currency', 'method', 'reference'],
+  properties: {
+    amount: { type: 'integer', minimum: 1, maximum: 9_007_199_254_740_991 },
+    currency: { type: 'string', pattern: '^[A-Z]{3}$' },
+    method: { type: 'string', enum: ['cash_on_delivery', 'bank_transfer'] },
+    reference: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[^\\u0000]*$' },
+  },
+} satisfies JSONSchemaType<PaymentBody>);
+
 /** The operator API (behind bearer auth). Lists answer `{ items: [...] }`. */
 export function apiRoutes(deps: { db: Db; logger: Logger; ctx: StageContext }): Hono {
   const app = new Hono();
@@ -123,6 +134,24 @@ export function apiRoutes(deps: { db: Db; logger: Logger; ctx: StageContext }): 
       await appendAudit(tx, { actor: 'admin', action: 'order.remedy', target: `order:${id}`, detail: { choice } });
     });
     return c.json({ orderId: id, choice, status: 'accepted' }, 202);
+  });
+
+  // Money received outside any provider (cash collected on delivery, a bank transfer),
+  // recorded by an operator; it goes into the ledger through the reconcile stage like any
+  // provider's payment, and the reference makes recording it twice harmless.
+  app.post('/orders/:id/payments', async (c) => {
+    const body = await readBody(c, validatePayment);
+    const id = c.req.param('id');
+    await withTransaction(db, async (tx) => {
+      const record = await order(tx, id);
+      const entry = {
+        provider: 'manual', account: null, entryId: `${body.method}:${body.reference}`, paymentId: body.reference, kind: 'captured' as const,
+        amount: body.amount, currency: body.currency, occurredAt: ctx.now().toISOString(), method: body.method, match: { orderId: record.id },
+      };
+      await enqueueMessages(tx, orderMessages(ctx, 'api', id, [{ type: 'payment.received', data: { entries: [entry], actor: 'admin' } }]));
+      await appendAudit(tx, { actor: 'admin', action: 'payment.record', target: `order:${id}`, detail: { ...body } });
+    });
+    return c.json({ orderId: id, status: 'accepted' }, 202);
   });
 
   // An operator's choice of warehouse or carrier, replacing the automatic one before release.

@@ -40,6 +40,22 @@ export const openApiDocument = {
     },
   },
   paths: {
+    '/webhooks/payments/{provider}': {
+      post: {
+        summary: 'A payment notification from a provider (stripe, paypal, adyen, alipay), signed as the provider signs it',
+        parameters: [{ name: 'provider', in: 'path', required: true, schema: { type: 'string' } }],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } }, 'application/x-www-form-urlencoded': { schema: { type: 'object' } } } },
+        responses: {
+          200: { description: 'stored (or already stored); the body is what the provider expects ("[accepted]", "success", or JSON)' },
+          401: problemResponse('bad signature; nothing stored'),
+          404: problemResponse('unknown provider'),
+          409: problemResponse('the event id was already used for a different payload'),
+          413: problemResponse('body over the limit'),
+          422: problemResponse('a payload that does not map to payments; kept raw with an exception'),
+          503: problemResponse("the provider's secret is not configured; retry later"),
+        },
+      },
+    },
     '/webhooks/orders/{source}': {
       post: {
         summary: 'An order webhook from a channel (e.g. shopify), signed as the platform signs it',
@@ -79,6 +95,14 @@ export const openApiDocument = {
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
         requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['choice'], properties: { choice: { enum: ['wait', 'ship_available', 'cancel'] } } } } } },
         responses: { 202: json({ type: 'object' }, 'applied by the pipeline'), 400: problemResponse('invalid body'), 404: problemResponse('no such order'), 409: problemResponse('not backordered'), ...unauthorized },
+      },
+    },
+    '/api/orders/{id}/payments': {
+      post: {
+        security: auth, summary: 'Record money received outside a provider (cash on delivery, bank transfer)',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['amount', 'currency', 'method', 'reference'], properties: { amount: { type: 'integer', description: 'minor units' }, currency: { type: 'string' }, method: { enum: ['cash_on_delivery', 'bank_transfer'] }, reference: { type: 'string' } } } } } },
+        responses: { 202: json({ type: 'object' }, 'recorded by the pipeline'), 400: problemResponse('invalid body'), 404: problemResponse('no such order'), ...unauthorized },
       },
     },
     '/api/orders/{id}/allocation': {

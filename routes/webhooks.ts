@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import type { HubConfig } from '../schemas/config.ts';
@@ -9,6 +9,10 @@ import { openException } from '../core/db/sql/exceptions.ts';
 import { storeRawDelivery } from '../core/db/sql/raw.ts';
 import { normalizeDelivery, type Channel } from '../core/inbound.ts';
 import { acceptDelivery } from '../core/intake.ts';
+import { normalizePayment } from '../core/inbound-payments.ts';
+import type { PaymentConnector } from '../connectors/payments/types.ts';
+import type { InboundDelivery, InboundRequest } from '../connectors/types.ts';
+import type { InputProblem } from '../core/errors.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { DeliveryDedupe } from '../core/redis/dedupe.ts';
 import { problemResponse } from './problem.ts';
@@ -19,6 +23,8 @@ export interface WebhookDeps {
   config: HubConfig;
   /** channel code → its settings and connector */
   channels: ReadonlyMap<string, Channel>;
+  /** payment provider → its connector */
+  payments: ReadonlyMap<string, PaymentConnector>;
   secrets: Readonly<Record<string, string>>;
   dedupe: DeliveryDedupe;
   metrics: Metrics;
@@ -30,8 +36,24 @@ export interface WebhookDeps {
 // Headers worth keeping with the raw body (for replay and audit); never credentials.
 const keptHeader = /^(content-type|user-agent|x-shopify-|x-wc-|x-hub-|x-request-id)/;
 
+/** How one kind of sender is received: its secrets, signature, topics, payload check and answer. */
+interface Endpoint {
+  kind: 'order' | 'payment';
+  secretNames: readonly string[];
+  verify(request: InboundRequest, secrets: Readonly<Record<string, string>>, now: Date): boolean;
+  isPing?(request: InboundRequest): boolean;
+  describe(request: InboundRequest): InboundDelivery;
+  handles(topic: string): boolean;
+  check(body: Buffer, delivery: InboundDelivery): { ok: true } | { ok: false; problems: InputProblem[]; ignore?: boolean | undefined };
+  /** the message that sends an accepted delivery on: `inbound.accepted` (orders), `payment.received` */
+  acceptedAs: string;
+  /** what the payload should map to, for the exception */
+  what: string;
+  acknowledgement: { contentType: string; body: string } | null;
+}
+
 /**
- * `POST /webhooks/orders/:source`. Order of work: size limit, signature on the raw bytes,
+ * `POST /webhooks/orders/:source` and `POST /webhooks/payments/:provider`. Order of work: size limit, signature on the raw bytes,
  * duplicate check, parse and normalize (to answer 4xx while the sender is still there),
  * then the raw delivery and its `inbound.accepted` message commit together, and only then
  * the 2xx. A bad payload is kept too, with an exception, so it can be replayed after fixing.
@@ -41,118 +63,160 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
   const maxBytes = deps.config.webhooks?.maxBodyBytes ?? 1_048_576;
   const log = deps.logger.child({ component: 'webhooks' });
 
-  app.post(
-    '/orders/:source',
-    bodyLimit({
-      maxSize: maxBytes,
-      onError: (c) => {
-        deps.metrics.webhooks.inc({ source: c.req.param('source') ?? '?', outcome: 'too_large' });
-        return problemResponse({ type: 'https://order-hub.local/problems/body_too_large', title: 'Content Too Large', status: 413, detail: `the body exceeds ${maxBytes} bytes` });
-      },
-    }),
-    async (c) => {
-      const source = c.req.param('source');
-      const stopTimer = deps.metrics.webhookSeconds.startTimer({ source });
-      const outcome = (name: string) => {
-        deps.metrics.webhooks.inc({ source, outcome: name });
-        stopTimer();
-      };
-      const channel = deps.channels.get(source);
-      if (!channel || channel.connector.delivery !== 'webhook') {
-        outcome('unknown_source');
-        const detail = channel ? `orders from "${source}" are fetched by the hub, not posted` : `no order channel named "${source}"`;
-        return problemResponse({ type: 'https://order-hub.local/problems/unknown_source', title: 'Not Found', status: 404, detail });
-      }
-      const { connector } = channel;
-      const secret = deps.secrets[connector.secretName];
-      if (!secret) {
-        // The sender retries a 503, so nothing is lost while the operator sets the secret.
-        outcome('not_configured');
-        log.error({ source, secret: connector.secretName }, 'webhook secret not configured');
-        return problemResponse({ type: 'https://order-hub.local/problems/source_not_configured', title: 'Service Unavailable', status: 503, detail: `${connector.secretName} is not set on the hub` });
-      }
-
-      const rawBody = Buffer.from(await c.req.arrayBuffer());
-      const headers: Record<string, string> = {};
-      c.req.raw.headers.forEach((value, name) => {
-        headers[name] = value;
-      });
-      const request = { rawBody, headers };
-      if (connector.isPing?.(request)) {
-        // The platform checks the URL works when a webhook is created; nothing to keep.
-        outcome('ping');
-        return c.json({ status: 'ok' }, 200);
-      }
-      if (!connector.verify(request, secret, deps.now())) {
-        outcome('bad_signature');
-        log.warn({ source, ip: headers['x-forwarded-for'] ?? null, bytes: rawBody.length }, 'webhook signature rejected');
-        return problemResponse({ type: 'https://order-hub.local/problems/bad_signature', title: 'Unauthorized', status: 401, detail: 'the signature does not match the body' });
-      }
-
-      const delivery = connector.describe(request);
-      const bodyHash = createHash('sha256').update(rawBody).digest('hex');
-      const dedupeKey = delivery.eventId ?? `sha256:${bodyHash}`;
-      if (await deps.dedupe.seen(source, dedupeKey, bodyHash)) {
-        outcome('duplicate');
-        return c.json({ status: 'duplicate' }, 200);
-      }
-      const kept = Object.fromEntries(Object.entries(headers).filter(([name]) => keptHeader.test(name) && !name.includes('hmac') && !name.includes('signature')));
-      const base = { source, kind: 'order' as const, dedupeKey, topic: delivery.topic, headers: kept, body: rawBody };
-
-      if (!connector.orderTopics.includes(delivery.topic)) {
-        const stored = await storeRawDelivery(deps.db, { ...base, status: 'ignored' });
-        await deps.dedupe.remember(source, dedupeKey, bodyHash);
-        outcome('ignored');
-        return c.json({ status: 'ignored', id: stored.id, detail: `topic "${delivery.topic}" is stored but not processed` }, 200);
-      }
-
-      const result = normalizeDelivery(connector, channel, rawBody, delivery);
-      if (!result.ok && result.ignore) {
-        const stored = await storeRawDelivery(deps.db, { ...base, status: 'ignored', problems: result.problems });
-        await deps.dedupe.remember(source, dedupeKey, bodyHash);
-        outcome('ignored');
-        return c.json({ status: 'ignored', id: stored.id, detail: result.problems.map((p) => p.message).join('; ') }, 200);
-      }
-      if (!result.ok) {
-        const stored = await withTransaction(deps.db, async (tx) => {
-          const raw = await storeRawDelivery(tx, { ...base, status: 'invalid', problems: result.problems });
-          const sop = sopFor(deps.config, 'invalid_payload');
-          await openException(tx, {
-            type: 'invalid_payload', owner: sop.owner, deadline: new Date(deps.now().getTime() + sop.deadlineMinutes * 60_000),
-            reason: `${source} ${delivery.topic || 'delivery'} does not map to an order`, rawId: raw.id, messageId: `raw:${raw.id}`,
-            stage: 'webhook', details: { problems: result.problems.slice(0, 50) },
-          });
-          return raw;
-        });
-        outcome('invalid');
-        // One status for every payload the hub cannot map (senders treat them alike); the type
-        // says whether the bytes were not even JSON.
-        const malformed = result.problems.length === 1 && result.problems[0]?.path === '/';
-        return problemResponse({
-          type: `https://order-hub.local/problems/${malformed ? 'malformed_payload' : 'invalid_payload'}`,
-          title: 'Unprocessable Content',
-          status: 422,
-          detail: 'the payload was kept and an exception opened; it can be replayed once the mapping is fixed',
-          rawId: stored.id,
-          problems: result.problems.slice(0, 50),
-        });
-      }
-
-      const stored = await withTransaction(deps.db, (tx) => acceptDelivery(tx, deps, base));
-      if (!stored.isNew && !stored.sameBody) {
-        // Same event id, different bytes: a corrected resend under a used id would otherwise be
-        // taken for a duplicate and dropped. Refuse it loudly instead.
-        outcome('event_id_reused');
-        return problemResponse({
-          type: 'https://order-hub.local/problems/event_id_reused', title: 'Conflict', status: 409,
-          detail: `event id ${dedupeKey} was already used for a different payload (stored as ${stored.id}); send a changed payload under a new event id`,
-          rawId: stored.id,
-        });
-      }
-      await deps.dedupe.remember(source, dedupeKey, bodyHash);
-      outcome(stored.isNew ? 'accepted' : 'duplicate');
-      return c.json({ status: stored.isNew ? 'accepted' : 'duplicate', id: stored.id }, 200);
+  const limit = bodyLimit({
+    maxSize: maxBytes,
+    onError: (c) => {
+      deps.metrics.webhooks.inc({ source: c.req.param('source') ?? c.req.param('provider') ?? '?', outcome: 'too_large' });
+      return problemResponse({ type: 'https://order-hub.local/problems/body_too_large', title: 'Content Too Large', status: 413, detail: `the body exceeds ${maxBytes} bytes` });
     },
-  );
+  });
+
+  app.post('/orders/:source', limit, (c) => {
+    const source = c.req.param('source');
+    const channel = deps.channels.get(source);
+    if (!channel || channel.connector.delivery !== 'webhook') {
+      return unknownSource(c, source, channel ? `orders from "${source}" are fetched by the hub, not posted` : `no order channel named "${source}"`);
+    }
+    const { connector } = channel;
+    return receive(c, source, {
+      kind: 'order',
+      secretNames: [connector.secretName],
+      verify: (request, secrets, now) => connector.verify(request, secrets[connector.secretName] ?? '', now),
+      ...(connector.isPing ? { isPing: (request: InboundRequest) => connector.isPing!(request) } : {}),
+      describe: (request) => connector.describe(request),
+      handles: (topic) => connector.orderTopics.includes(topic),
+      check: (body, delivery) => normalizeDelivery(connector, channel, body, delivery),
+      acceptedAs: 'inbound.accepted',
+      what: 'an order',
+      acknowledgement: null,
+    });
+  });
+
+  app.post('/payments/:provider', limit, (c) => {
+    const provider = c.req.param('provider');
+    const connector = deps.payments.get(provider);
+    if (!connector) return unknownSource(c, provider, `no payment provider named "${provider}"`);
+    return receive(c, provider, {
+      kind: 'payment',
+      secretNames: connector.secretNames,
+      verify: (request, secrets, now) => connector.verify(request, secrets, now),
+      describe: (request) => connector.describe(request),
+      handles: () => true,
+      check: (body, delivery) => normalizePayment(connector, body, delivery),
+      acceptedAs: 'payment.received',
+      what: 'payments',
+      acknowledgement: connector.acknowledgement,
+    });
+  });
+
+  function unknownSource(c: Context, source: string, detail: string): Response {
+    deps.metrics.webhooks.inc({ source, outcome: 'unknown_source' });
+    return problemResponse({ type: 'https://order-hub.local/problems/unknown_source', title: 'Not Found', status: 404, detail });
+  }
+
+  /**
+   * One webhook delivery, whatever sends it: the secrets are there, the signature holds,
+   * it is not a duplicate, the payload maps (else 422, kept, with an exception), and only
+   * once the raw bytes and their message are committed, the 2xx.
+   */
+  async function receive(c: Context, source: string, endpoint: Endpoint): Promise<Response> {
+    const stopTimer = deps.metrics.webhookSeconds.startTimer({ source });
+    const outcome = (name: string) => {
+      deps.metrics.webhooks.inc({ source, outcome: name });
+      stopTimer();
+    };
+    const missing = endpoint.secretNames.filter((name) => !deps.secrets[name]);
+    if (missing.length > 0) {
+      // The sender retries a 503, so nothing is lost while the operator sets the secret.
+      outcome('not_configured');
+      log.error({ source, missing }, 'webhook secret not configured');
+      return problemResponse({ type: 'https://order-hub.local/problems/source_not_configured', title: 'Service Unavailable', status: 503, detail: `${missing.join(', ')} not set on the hub` });
+    }
+
+    const rawBody = Buffer.from(await c.req.arrayBuffer());
+    const headers: Record<string, string> = {};
+    c.req.raw.headers.forEach((value, name) => {
+      headers[name] = value;
+    });
+    const request = { rawBody, headers };
+    if (endpoint.isPing?.(request)) {
+      // The platform checks the URL works when a webhook is created; nothing to keep.
+      outcome('ping');
+      return c.json({ status: 'ok' }, 200);
+    }
+    if (!endpoint.verify(request, deps.secrets, deps.now())) {
+      outcome('bad_signature');
+      log.warn({ source, ip: headers['x-forwarded-for'] ?? null, bytes: rawBody.length }, 'webhook signature rejected');
+      return problemResponse({ type: 'https://order-hub.local/problems/bad_signature', title: 'Unauthorized', status: 401, detail: 'the signature does not match the body' });
+    }
+
+    const delivery = endpoint.describe(request);
+    const bodyHash = createHash('sha256').update(rawBody).digest('hex');
+    const dedupeKey = delivery.eventId ?? `sha256:${bodyHash}`;
+    const accepted = (status: string, id?: number) => endpoint.acknowledgement
+      ? c.body(endpoint.acknowledgement.body, 200, { 'content-type': endpoint.acknowledgement.contentType })
+      : c.json({ status, ...(id === undefined ? {} : { id }) }, 200);
+    if (await deps.dedupe.seen(source, dedupeKey, bodyHash)) {
+      outcome('duplicate');
+      return accepted('duplicate');
+    }
+    const kept = Object.fromEntries(Object.entries(headers).filter(([name]) => keptHeader.test(name) && !name.includes('hmac') && !name.includes('signature')));
+    const base = { source, kind: endpoint.kind, dedupeKey, topic: delivery.topic, headers: kept, body: rawBody };
+
+    if (!endpoint.handles(delivery.topic)) {
+      const stored = await storeRawDelivery(deps.db, { ...base, status: 'ignored' });
+      await deps.dedupe.remember(source, dedupeKey, bodyHash);
+      outcome('ignored');
+      return endpoint.acknowledgement ? accepted('ignored') : c.json({ status: 'ignored', id: stored.id, detail: `topic "${delivery.topic}" is stored but not processed` }, 200);
+    }
+
+    const result = endpoint.check(rawBody, delivery);
+    if (!result.ok && result.ignore) {
+      const stored = await storeRawDelivery(deps.db, { ...base, status: 'ignored', problems: result.problems });
+      await deps.dedupe.remember(source, dedupeKey, bodyHash);
+      outcome('ignored');
+      return endpoint.acknowledgement ? accepted('ignored') : c.json({ status: 'ignored', id: stored.id, detail: result.problems.map((p) => p.message).join('; ') }, 200);
+    }
+    if (!result.ok) {
+      const stored = await withTransaction(deps.db, async (tx) => {
+        const raw = await storeRawDelivery(tx, { ...base, status: 'invalid', problems: result.problems });
+        const sop = sopFor(deps.config, 'invalid_payload');
+        await openException(tx, {
+          type: 'invalid_payload', owner: sop.owner, deadline: new Date(deps.now().getTime() + sop.deadlineMinutes * 60_000),
+          reason: `${source} ${delivery.topic || 'delivery'} does not map to ${endpoint.what}`, rawId: raw.id, messageId: `raw:${raw.id}`,
+          stage: 'webhook', details: { problems: result.problems.slice(0, 50) },
+        });
+        return raw;
+      });
+      outcome('invalid');
+      // One status for every payload the hub cannot map (senders treat them alike); the type
+      // says whether the bytes were not even JSON.
+      const malformed = result.problems.length === 1 && result.problems[0]?.path === '/';
+      return problemResponse({
+        type: `https://order-hub.local/problems/${malformed ? 'malformed_payload' : 'invalid_payload'}`,
+        title: 'Unprocessable Content',
+        status: 422,
+        detail: 'the payload was kept and an exception opened; it can be replayed once the mapping is fixed',
+        rawId: stored.id,
+        problems: result.problems.slice(0, 50),
+      });
+    }
+
+    const stored = await withTransaction(deps.db, (tx) => acceptDelivery(tx, deps, base, endpoint.acceptedAs));
+    if (!stored.isNew && !stored.sameBody) {
+      // Same event id, different bytes: a corrected resend under a used id would otherwise be
+      // taken for a duplicate and dropped. Refuse it loudly instead.
+      outcome('event_id_reused');
+      return problemResponse({
+        type: 'https://order-hub.local/problems/event_id_reused', title: 'Conflict', status: 409,
+        detail: `event id ${dedupeKey} was already used for a different payload (stored as ${stored.id}); send a changed payload under a new event id`,
+        rawId: stored.id,
+      });
+    }
+    await deps.dedupe.remember(source, dedupeKey, bodyHash);
+    outcome(stored.isNew ? 'accepted' : 'duplicate');
+    return accepted(stored.isNew ? 'accepted' : 'duplicate', stored.id);
+  }
+
   return app;
 }

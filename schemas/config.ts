@@ -252,6 +252,30 @@ export const configSchema = {
         },
       },
     },
+    /** payment providers and the rules of payment */
+    payments: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        /**
+         * Provider accounts that belong to a channel: a payment carrying that channel's own
+         * order id (the WooCommerce Stripe gateway's `metadata.order_id`) matches its order.
+         */
+        links: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['provider', 'channel'],
+            properties: { provider: { type: 'string' }, account: { type: 'string' }, channel: code },
+          },
+        },
+        /** an order not paid this long after it was received is cancelled and its stock released (default 1440) */
+        paymentTimeoutMinutes: { type: 'integer', minimum: 1 },
+        /** a payment with no order after this long becomes an exception for finance (default 60) */
+        unmatchedAfterMinutes: { type: 'integer', minimum: 1 },
+      },
+    },
     inventory: {
       type: 'object',
       additionalProperties: false,

@@ -20,6 +20,8 @@ export const stageBindings = {
   backorders: ['inventory.replenished'],
   // the customer's answer to a shortage: wait, ship what is there, or cancel
   remedies: ['order.remedy_chosen'],
+  // payment notifications (and payments an operator records) into the ledger
+  reconcile: ['payment.received'],
 } as const;
 export type Stage = keyof typeof stageBindings;
 

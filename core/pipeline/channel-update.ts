@@ -102,11 +102,13 @@ export function decideChannelUpdate(record: OrderRecord, lastUpdatedAt: string |
  * older truth. Refunds and voids do move a paid order on.
  */
 export function nextPaymentStatus(current: PaymentStatus, reported: PaymentStatus): PaymentStatus {
-  const rank: Record<PaymentStatus, number> = {
-    pending: 0, failed: 1, authorized: 2, partially_paid: 3, paid: 4, overpaid: 4, partially_refunded: 5, refunded: 6, voided: 6,
-  };
-  return rank[reported] > rank[current] ? reported : current;
+  return paymentRank[reported] > paymentRank[current] ? reported : current;
 }
+
+/** How far along a payment is: news never moves an order back down this scale. */
+export const paymentRank: Readonly<Record<PaymentStatus, number>> = {
+  pending: 0, failed: 1, authorized: 2, partially_paid: 3, paid: 4, overpaid: 4, partially_refunded: 5, refunded: 6, voided: 6,
+};
 
 /** Which of the things that decide fulfilment changed: the lines (SKU and quantity) or the address. */
 export function materialEdits(before: CanonicalOrder, after: CanonicalOrder): string[] {

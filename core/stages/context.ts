@@ -1,4 +1,5 @@
 import type { HubConfig } from '../../schemas/config.ts';
+import type { PaymentConnector } from '../../connectors/payments/types.ts';
 import type { Channel } from '../inbound.ts';
 
 /** What every stage adapter needs besides its transaction: config, clock and ids come in. */
@@ -7,6 +8,8 @@ export interface StageContext {
   config: HubConfig;
   /** channel code → its settings and connector */
   channels: ReadonlyMap<string, Channel>;
+  /** payment provider → its connector */
+  payments: ReadonlyMap<string, PaymentConnector>;
   now: () => Date;
   newId: () => string;
 }

@@ -10,6 +10,8 @@ import type { Handler } from '../messaging/consume.ts';
 import type { CloudEvent } from '../messaging/cloudevent.ts';
 import { decideChannelUpdate, type ChannelSnapshot } from '../pipeline/channel-update.ts';
 import { receiveOrder } from '../pipeline/receive.ts';
+import { claimEarlyPayments } from '../db/sql/payments.ts';
+import { settleOrderPayments } from './reconcile.ts';
 import { applyOrderChange, orderMessages } from './apply.ts';
 import type { StageContext } from './context.ts';
 
@@ -71,6 +73,11 @@ async function createOrder(tx: Tx, ctx: StageContext, raw: StoredDelivery, snaps
     orderId: record.id, type: 'order.received', fromStatus: null, toStatus: 'received', actor: `channel:${record.channel}`,
     reason: `received as ${record.orderNumber}`, data: { rawId: raw.id, externalNumber: snapshot.order.externalNumber ?? null },
   });
+  // Payments that arrived before their order belong to it now.
+  const providers = (ctx.config.payments?.links ?? []).filter((l) => l.channel === record.channel).map((l) => l.provider);
+  if ((await claimEarlyPayments(tx, record, providers)) > 0) {
+    await settleOrderPayments(tx, ctx, record.id, [], { stage: 'normalize', messageId: `${event.id}:payments` });
+  }
   if (snapshot.intent === 'cancel') {
     // Cancelled before the hub heard of it: keep the order, cancelled, and never allocate it.
     const decision = decideChannelUpdate(record, null, snapshot);

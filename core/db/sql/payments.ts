@@ -1,0 +1,77 @@
+import type { PaymentEvent } from '../../../connectors/payments/types.ts';
+import type { LedgerLine } from '../../pipeline/payment-status.ts';
+import { jsonb } from '../jsonb.ts';
+import type { Queryable } from '../pool.ts';
+
+/** Records a movement of money; false when the ledger already has it (a duplicate report). */
+export async function recordPayment(tx: Queryable, e: PaymentEvent, orderId: string | null, rawId: number | null): Promise<boolean> {
+  const { rowCount } = await tx.query(
+    `INSERT INTO payments (provider, entry_id, payment_id, account, kind, amount, currency, method, order_id, match, raw_id, failure_reason, occurred_at, matched_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, CASE WHEN $9::uuid IS NULL THEN NULL ELSE now() END)
+     ON CONFLICT (provider, entry_id) DO NOTHING`,
+    [e.provider, e.entryId, e.paymentId, e.account, e.kind, e.amount, e.currency, e.method, orderId, jsonb(e.match), rawId, e.failureReason ?? null, e.occurredAt],
+  );
+  return rowCount === 1;
+}
+
+export async function ledgerOf(db: Queryable, orderId: string): Promise<(LedgerLine & { provider: string; paymentId: string })[]> {
+  const { rows } = await db.query<LedgerLine & { provider: string; paymentId: string }>(
+    `SELECT kind, amount, currency, provider, payment_id AS "paymentId" FROM payments WHERE order_id = $1 ORDER BY id`, [orderId]);
+  return rows;
+}
+
+/** The order a payment points at: by the hub's id, its order number, or the channel's own order id. */
+export async function findOrderForPayment(
+  db: Queryable,
+  match: PaymentEvent['match'],
+  channels: readonly string[],
+): Promise<string | undefined> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id FROM orders
+      WHERE ($1::text IS NOT NULL AND id::text = $1)
+         OR ($2::text IS NOT NULL AND order_number = $2)
+         OR ($3::text IS NOT NULL AND external_id = $3 AND channel = ANY($4::text[]))
+      LIMIT 1`,
+    [match.orderId ?? null, match.orderNumber ?? null, match.externalOrderId ?? null, channels],
+  );
+  return rows[0]?.id;
+}
+
+/**
+ * Gives a newly received order the payments that came before it (matched by its id, number,
+ * or — for providers linked to its channel — its external id). Returns how many.
+ */
+export async function claimEarlyPayments(
+  tx: Queryable,
+  order: { id: string; orderNumber: string; externalId: string },
+  providers: readonly string[],
+): Promise<number> {
+  const { rowCount } = await tx.query(
+    `UPDATE payments SET order_id = $1::uuid, matched_at = now()
+      WHERE order_id IS NULL
+        AND (match->>'orderId' = $5 OR match->>'orderNumber' = $2 OR (match->>'externalOrderId' = $3 AND provider = ANY($4::text[])))`,
+    [order.id, order.orderNumber, order.externalId, providers, order.id],
+  );
+  return rowCount ?? 0;
+}
+
+export interface UnmatchedPayment { provider: string; entryId: string; paymentId: string; kind: string; amount: number; currency: string; match: Record<string, string>; recordedAt: Date }
+
+/** Payments still without an order, recorded before `before`. */
+export async function unmatchedPayments(db: Queryable, before: Date): Promise<UnmatchedPayment[]> {
+  const { rows } = await db.query<UnmatchedPayment>(
+    `SELECT provider, entry_id AS "entryId", payment_id AS "paymentId", kind, amount, currency, match, recorded_at AS "recordedAt"
+       FROM payments WHERE order_id IS NULL AND recorded_at < $1 ORDER BY recorded_at LIMIT 500`, [before]);
+  return rows;
+}
+
+/** Orders still unpaid (pending or failed) received before `before`, that are not paid on delivery. */
+export async function unpaidOrders(db: Queryable, before: Date): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id FROM orders
+      WHERE payment_status IN ('pending', 'failed') AND created_at < $1
+        AND status IN ('received', 'validated', 'on_hold', 'backordered', 'allocated', 'ready_to_ship')
+        AND data->'payment'->>'method' <> 'cash_on_delivery'
+      ORDER BY created_at LIMIT 500`, [before]);
+  return rows.map((r) => r.id);
+}
