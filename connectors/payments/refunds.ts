@@ -85,9 +85,10 @@ const STRIPE_METADATA_VALUE_MAX = 500;
  * `payment_intent`, `amount`, `reason=requested_by_customer` and the hub's reason as
  * `metadata[hub_reason]`, with `Authorization: Bearer` and `Idempotency-Key`.
  *
- * Retried: 429, 5xx, a 409 that is not an `idempotency_error` (another request with the
- * same key still running), timeouts and network errors; a `Stripe-Should-Retry` header
- * overrides that either way. Not retried: every other 4xx.
+ * Retried: 429, 5xx, a 409 that is not a parameter mismatch (another request with the same
+ * key still running), timeouts and network errors; a `Stripe-Should-Retry` header overrides
+ * that either way, as in Stripe's own SDKs. Not retried: an `idempotency_error` (the key was
+ * first used with other parameters) and every other 4xx.
  */
 export function createStripeRefundClient(options: RefundClientOptions): RefundClient {
   const o = resolve('stripe', options);
@@ -125,7 +126,9 @@ export function createStripeRefundClient(options: RefundClientOptions): RefundCl
  * characters, within Adyen's 80). Adyen answers 201 `status: "received"`: the outcome comes
  * later in a REFUND webhook, so a success is `pending`, its id the refund's `pspReference`.
  *
- * Retried: 429, 5xx, timeouts and network errors. Not retried: every other 4xx.
+ * Retried: 429, 5xx, any answer marked `transient-error: true` (Adyen's 409 for a request with
+ * the same key still in progress, https://docs.adyen.com/development-resources/response-handling),
+ * timeouts and network errors. Not retried: every other 4xx.
  */
 export function createAdyenRefundClient(options: AdyenRefundClientOptions): RefundClient {
   const o = resolve('adyen', options);

@@ -97,7 +97,7 @@ export const stripe: PaymentConnector = {
     const events = entriesOf(type, read, object, event);
     if (read.problems.length > 0) return { ok: false, problems: read.problems };
     if (events.length === 0) {
-      return { ok: false, ignore: true, problems: [{ path: object.path, message: `this ${type} moves no money (see the connector's notes)` }] };
+      return { ok: false, ignore: true, problems: [{ path: object.path, message: `this ${type} records no movement of money: nothing left to capture, nothing authorized to void, or no refund that moved money` }] };
     }
     return { ok: true, events };
   },
@@ -150,8 +150,10 @@ function paymentIntentEntry(
   const paymentId = requiredText(read, at(intent, 'id'));
   const amount = minorUnits(read, at(intent, amountKey));
   // An amount_capturable_updated that leaves nothing to capture (the authorization was
-  // captured or released) is not an authorization.
+  // captured or released) is not an authorization; a PaymentIntent cancelled before any
+  // charge was attempted (an expired Checkout Session) had nothing to void.
   if (kind === 'authorized' && amount === 0) return [];
+  if (kind === 'voided' && idOf(read, at(intent, 'latest_charge')) === null) return [];
 
   const error = at(intent, 'last_payment_error');
   const attempt = kind === 'failed' ? (idOf(read, at(error, 'charge')) ?? idOf(read, at(intent, 'latest_charge')) ?? event.id) : null;

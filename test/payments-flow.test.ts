@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signOwnChannelPayload } from '../connectors/website.ts';
+import { loadConfig } from '../core/config/business.ts';
+import { defaultConfigPath } from '../core/config/env.ts';
+import { startHub, type Hub } from '../core/hub.ts';
+import type { CanonicalOrder } from '../schemas/canonical-order.ts';
+import { adminToken, quietLogger, removeNamespace, testEnv, testNamespace } from './support/env.ts';
+import { settled } from './support/hub.ts';
+import { anOrder, orderLine, shippingAddress } from './support/orders.ts';
+
+// Payments into the ledger through the real hub: money an operator records (cash on
+// delivery, bank transfer), partial and duplicate payments, and the payment timeout.
+const secret = 'website-secret';
+const namespace = testNamespace('payflow');
+const env = testEnv(namespace, { WEBSITE_WEBHOOK_SECRET: secret });
+let hub: Hub;
+let now = new Date();
+
+beforeAll(async () => {
+  const config = loadConfig(defaultConfigPath);
+  config.payments = { paymentTimeoutMinutes: 60, unmatchedAfterMinutes: 30 };
+  config.validation = { ...config.validation, payment: { cashOnDelivery: { countries: ['US'] } } };
+  hub = await startHub(env, { roles: ['worker'], logger: quietLogger(), config, retry: { delaysMs: [100, 300], maxAttempts: 3 }, now: () => now });
+});
+afterAll(async () => {
+  await hub?.stop();
+  await removeNamespace(env, hub?.topology);
+});
+
+let events = 0;
+async function send(order: CanonicalOrder): Promise<void> {
+  events += 1;
+  const body = JSON.stringify({ ...order, channel: 'website' });
+  const response = await hub.app.request('/webhooks/orders/website', {
+    method: 'POST', body,
+    headers: { 'content-type': 'application/json', 'x-hub-signature': signOwnChannelPayload(body, secret, Math.floor(Date.now() / 1000)), 'x-hub-event-id': `p-${events}`, 'x-hub-topic': 'order.created' },
+  });
+  expect(response.status, await response.clone().text()).toBe(200);
+  await settled(hub);
+}
+const api = async <T>(path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> => {
+  const response = await hub.app.request(`/api${path}`, { ...init, headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' } });
+  return { status: response.status, body: (await response.json()) as T };
+};
+type Detail = { id: string; status: string; paymentStatus: string; exceptions: { type: string; reason: string }[]; timeline: { type: string }[] };
+async function detail(externalId: string): Promise<Detail> {
+  const { body } = await api<{ items: { id: string }[] }>(`/orders?channel=website&externalId=${externalId}`);
+  return (await api<Detail>(`/orders/${body.items[0]!.id}`)).body;
+}
+const pay = async (id: string, amount: number, reference: string, method = 'cash_on_delivery') => {
+  const response = await api(`/orders/${id}/payments`, { method: 'POST', body: JSON.stringify({ amount, currency: 'USD', method, reference }) });
+  await settled(hub);
+  return response.status;
+};
+const cod = { method: 'cash_on_delivery' as const, provider: null, status: 'pending' as const };
+const kentucky = shippingAddress('US', 'KY', { postalCode: '40202' });
+
+describe('money an operator records', () => {
+  it('cash on delivery: the order waits allocated, the collected cash pays it, and it is released once', async () => {
+    await send(anOrder({ externalId: 'COD-1', payment: cod, shippingAddress: kentucky, lines: [orderLine('SKU2006-001', 2)] }));
+    const before = await detail('COD-1');
+    expect(before).toMatchObject({ status: 'allocated', paymentStatus: 'pending' });
+    expect(await pay(before.id, 2000, 'cash-001')).toBe(202);
+    expect(await pay(before.id, 2000, 'cash-001')).toBe(202); // recorded twice: no second effect
+    const after = await detail('COD-1');
+    expect(after).toMatchObject({ status: 'released', paymentStatus: 'paid' });
+    const { rows } = await hub.db.query('SELECT count(*)::int AS n FROM payments WHERE order_id = $1', [before.id]);
+    expect(rows[0].n).toBe(1);
+    const { rows: audit } = await hub.db.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'payment.record'`);
+    expect(audit[0].n).toBe(2);
+  });
+
+  it('too little money is partially paid, held back from release, with an exception for finance', async () => {
+    await send(anOrder({ externalId: 'PART-1', payment: { method: 'bank_transfer', provider: null, status: 'pending' }, shippingAddress: kentucky, lines: [orderLine('SKU2006-001', 3)] }));
+    const d = await detail('PART-1');
+    await pay(d.id, 1000, 'wire-77', 'bank_transfer');
+    const after = await detail('PART-1');
+    expect(after).toMatchObject({ status: 'allocated', paymentStatus: 'partially_paid' });
+    expect(after.exceptions).toEqual([expect.objectContaining({ type: 'payment_mismatch', reason: 'captured 1000 of 3000 USD' })]);
+    await pay(d.id, 2000, 'wire-78', 'bank_transfer');
+    expect(await detail('PART-1')).toMatchObject({ status: 'released', paymentStatus: 'paid' });
+  });
+
+  it('refuses a payment of the wrong shape, or for an order that does not exist', async () => {
+    expect((await api('/orders/00000000-0000-4000-8000-000000000000/payments', { method: 'POST', body: JSON.stringify({ amount: 1, currency: 'USD', method: 'cash_on_delivery', reference: 'x' }) })).status).toBe(404);
+    const d = await detail('COD-1');
+    expect((await api(`/orders/${d.id}/payments`, { method: 'POST', body: JSON.stringify({ amount: 10.5, currency: 'USD', method: 'cash_on_delivery', reference: 'x' }) })).status).toBe(400);
+    expect((await api(`/orders/${d.id}/payments`, { method: 'POST', body: JSON.stringify({ amount: 10, currency: 'usd', method: 'card', reference: 'x' }) })).status).toBe(400);
+  });
+});
+
+describe('the payment timeout', () => {
+  it('cancels an order unpaid past the timeout and gives its stock back; cash on delivery is left alone', async () => {
+    await send(anOrder({ externalId: 'LATE-1', payment: { method: 'card', provider: 'stripe', status: 'pending' }, shippingAddress: kentucky, lines: [orderLine('SKU2006-020', 1)] }));
+    await send(anOrder({ externalId: 'COD-2', payment: cod, shippingAddress: kentucky, lines: [orderLine('SKU2006-020', 1)] }));
+    const { rows: before } = await hub.db.query(`SELECT reserved FROM inventory WHERE warehouse = 'us-east' AND sku = 'SKU2006-020'`);
+    now = new Date(Date.now() + 61 * 60_000);
+    const { cancelUnpaidOrders } = await import('../core/stages/payment-jobs.ts');
+    const ctx = { namespace, config: hub.config, channels: new Map(), payments: new Map(), now: () => now, newId: () => crypto.randomUUID() };
+    const counts = await cancelUnpaidOrders(hub.db, ctx);
+    expect(counts.cancelled).toBeGreaterThanOrEqual(1);
+    await settled(hub);
+    expect(await detail('LATE-1')).toMatchObject({ status: 'cancelled' });
+    expect((await detail('COD-2')).status).toBe('allocated');
+    const { rows: after } = await hub.db.query(`SELECT reserved FROM inventory WHERE warehouse = 'us-east' AND sku = 'SKU2006-020'`);
+    expect(after[0].reserved).toBe(before[0].reserved - 1);
+    now = new Date();
+  });
+});
