@@ -35,11 +35,23 @@ import { allocateStage, releaseStage, validateStage } from './stages/order-stage
 import { createParkingRecorder } from './stages/parking.ts';
 import { remediesStage } from './stages/remedies.ts';
 import { reconcileStage } from './stages/reconcile.ts';
+import { refundsStage } from './stages/refunds.ts';
+import { createAdyenRefundClient, createStripeRefundClient, type RefundClient } from '../connectors/payments/refunds.ts';
 import { cancelUnpaidOrders, reportUnmatchedPayments } from './stages/payment-jobs.ts';
 import { backordersStage, warehouseEventsStage } from './stages/stock.ts';
 
 export type Role = 'api' | 'worker' | 'scheduler';
 export const allRoles: readonly Role[] = ['api', 'worker', 'scheduler'];
+
+/** The providers' refund APIs the config and the environment make available. */
+function refundClients(config: HubConfig, secrets: Readonly<Record<string, string>>): Map<string, RefundClient> {
+  const clients = new Map<string, RefundClient>();
+  const stripe = config.payments?.refunds?.stripe;
+  if (stripe && secrets.STRIPE_API_KEY) clients.set('stripe', createStripeRefundClient({ baseUrl: stripe.baseUrl, apiKey: secrets.STRIPE_API_KEY }));
+  const adyen = config.payments?.refunds?.adyen;
+  if (adyen && secrets.ADYEN_API_KEY) clients.set('adyen', createAdyenRefundClient({ baseUrl: adyen.baseUrl, apiKey: secrets.ADYEN_API_KEY, merchantAccount: adyen.merchantAccount }));
+  return clients;
+}
 
 /** Payment providers by name, as `POST /webhooks/payments/:provider` names them. */
 const paymentConnectors: Record<string, PaymentConnector> = {};
@@ -143,6 +155,7 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
       backorders: backordersStage(ctx),
       remedies: remediesStage(ctx),
       reconcile: reconcileStage(ctx),
+      refunds: refundsStage(ctx, refundClients(config, env.secrets)),
     };
     const queues: [string, Handler][] = [
       ...(Object.entries(stages) as [Stage, Handler][]).map(([stage, handler]): [string, Handler] => [names(ns).stage(stage), handler]),

@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { Ajv, type JSONSchemaType } from 'ajv';
 import type { Logger } from 'pino';
-import { badRequest, conflict, notFound } from '../core/errors.ts';
+import { badRequest, conflict, HubError, notFound } from '../core/errors.ts';
 import { withTransaction, type Db, type Queryable } from '../core/db/pool.ts';
 import { listExceptions } from '../core/db/sql/exceptions.ts';
 import { listInventory, reservationsFor, setOnHand, stockLevel } from '../core/db/sql/inventory.ts';
@@ -11,6 +11,11 @@ import type { StageContext } from '../core/stages/context.ts';
 import { remedyChoices, type RemedyChoice } from '../core/stages/remedies.ts';
 import { stockChanged } from '../core/stages/stock.ts';
 import { findOrders, getOrderSummary, lockOrder, orderTimeline } from '../core/db/sql/orders.ts';
+import { compareSettlement, parseAdyenSettlementDetails, parseStripeBalanceTransactions, type Discrepancy } from '../core/pipeline/settlement.ts';
+import { providerLedger } from '../core/db/sql/payments.ts';
+import { openException } from '../core/db/sql/exceptions.ts';
+import { sopFor } from '../core/config/business.ts';
+import { jsonb } from '../core/db/jsonb.ts';
 import { getRawSummary, listRawDeliveries, markForReplay, type RawStatus } from '../core/db/sql/raw.ts';
 import { sendToNormalize } from '../core/intake.ts';
 import { appendAudit } from '../core/db/sql/audit.ts';
@@ -68,6 +73,20 @@ function queryParam(c: Context, name: string): string | undefined {
   if (value.length > 200) throw badRequest('invalid_query', `${name} is too long`);
   if (controlCharacter.test(value)) throw badRequest('invalid_query', `${name} contains control characters`);
   return value;
+}
+
+/** One line for a person: what does not agree between the report and the ledger. */
+function describeDiscrepancy(provider: string, d: Discrepancy): string {
+  switch (d.kind) {
+    case 'missing_in_ledger': return `${provider} settled ${d.row.kind} ${d.row.gross} ${d.row.currency} for ${d.row.paymentId}, which the hub never recorded`;
+    case 'missing_in_report': return `the hub recorded ${d.entry.kind} ${d.entry.amount} ${d.entry.currency} for ${d.entry.paymentId}, which ${provider} did not settle`;
+    case 'amount': return `${d.paymentId} ${d.movement}: the hub has ${d.ledger}, ${provider} settled ${d.report} ${d.currency}`;
+    case 'currency': return `${d.paymentId}: the hub has ${d.ledger}, ${provider} settled in ${d.report}`;
+    default: {
+      const never: never = d;
+      return never;
+    }
+  }
 }
 
 /** `limit` of a list: 1..1000, 100 by default. */
@@ -226,6 +245,38 @@ export function apiRoutes(deps: { db: Db; logger: Logger; ctx: StageContext }): 
       return raw;
     });
     return c.json({ id, status: 'accepted', previous: outcome.status, replays: outcome.replays + 1 }, 202);
+  });
+
+  // A provider's settlement report (CSV: Stripe balance transactions / itemized balance
+  // report, Adyen settlement details), compared with the ledger; every discrepancy is kept
+  // with the import and opens an exception for finance.
+  app.post('/settlements/:provider', async (c) => {
+    const provider = c.req.param('provider');
+    const parse = provider === 'stripe' ? parseStripeBalanceTransactions : provider === 'adyen' ? parseAdyenSettlementDetails : undefined;
+    if (!parse) throw notFound('unknown_provider', `settlement reports are read for stripe and adyen, not "${provider}"`);
+    const text = await c.req.text();
+    if (text.length === 0) throw badRequest('empty_report', 'the body must be the CSV report');
+    const parsed = parse(text);
+    if (parsed.rows.length === 0 && parsed.problems.length > 0) {
+      throw new HubError('invalid_report', 'the report could not be read', { status: 422, details: { problems: parsed.problems.slice(0, 50) } });
+    }
+    const report = await withTransaction(db, async (tx) => {
+      const comparison = compareSettlement(parsed.rows, await providerLedger(tx, provider), provider);
+      const { rows } = await tx.query<{ id: number }>(
+        `INSERT INTO settlements (provider, file_name, rows, matched, discrepancies, fees) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+        [provider, c.req.header('x-file-name') ?? null, parsed.rows.length, comparison.matched, jsonb(comparison.discrepancies), jsonb(comparison.fees)]);
+      const id = rows[0]!.id;
+      const sop = sopFor(ctx.config, 'settlement_discrepancy');
+      for (const [i, d] of comparison.discrepancies.entries()) {
+        await openException(tx, {
+          type: 'settlement_discrepancy', owner: sop.owner, deadline: new Date(ctx.now().getTime() + sop.deadlineMinutes * 60_000),
+          reason: describeDiscrepancy(provider, d), messageId: `settlement:${id}:${i}`, stage: 'settlement', details: { settlement: id, ...d },
+        });
+      }
+      await appendAudit(tx, { actor: 'admin', action: 'settlement.import', target: `settlement:${id}`, detail: { provider, rows: parsed.rows.length } });
+      return { id, provider, rows: parsed.rows.length, problems: parsed.problems, ...comparison };
+    });
+    return c.json(report, 201);
   });
 
   app.get('/warehouses', async (c) => c.json({ items: await listWarehouses(db) }));

@@ -135,6 +135,14 @@ export const openApiDocument = {
         responses: { 202: json({ type: 'object' }, 'replaying'), 404: problemResponse('no such delivery'), 409: problemResponse('already processed'), ...unauthorized },
       },
     },
+    '/api/settlements/{provider}': {
+      post: {
+        security: auth, summary: "Import a provider's settlement report (CSV) and compare it with the ledger",
+        parameters: [{ name: 'provider', in: 'path', required: true, schema: { enum: ['stripe', 'adyen'] } }],
+        requestBody: { required: true, content: { 'text/csv': { schema: { type: 'string' } } } },
+        responses: { 201: json({ type: 'object' }, 'the comparison: matched, discrepancies, fees'), 400: problemResponse('empty body'), 404: problemResponse('unknown provider'), 422: problemResponse('unreadable report'), ...unauthorized },
+      },
+    },
     '/api/warehouses': { get: { security: auth, summary: 'Warehouses', responses: { 200: list({ type: 'object' }), ...unauthorized } } },
     '/api/products': { get: { security: auth, summary: 'Products', responses: { 200: list({ $ref: '#/components/schemas/Product' }), ...unauthorized } } },
     '/api/products/{sku}': {

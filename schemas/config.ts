@@ -274,6 +274,18 @@ export const configSchema = {
         paymentTimeoutMinutes: { type: 'integer', minimum: 1 },
         /** a payment with no order after this long becomes an exception for finance (default 60) */
         unmatchedAfterMinutes: { type: 'integer', minimum: 1 },
+        /** the providers' APIs the hub refunds through (keys from STRIPE_API_KEY, ADYEN_API_KEY) */
+        refunds: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            stripe: { type: 'object', additionalProperties: false, required: ['baseUrl'], properties: { baseUrl: { type: 'string', pattern: '^https?://' } } },
+            adyen: {
+              type: 'object', additionalProperties: false, required: ['baseUrl', 'merchantAccount'],
+              properties: { baseUrl: { type: 'string', pattern: '^https?://' }, merchantAccount: { type: 'string' } },
+            },
+          },
+        },
       },
     },
     inventory: {

@@ -28,12 +28,12 @@ afterAll(async () => {
 });
 
 let events = 0;
-async function send(order: CanonicalOrder): Promise<void> {
+async function send(order: CanonicalOrder, topic = 'order.created'): Promise<void> {
   events += 1;
   const body = JSON.stringify({ ...order, channel: 'website' });
   const response = await hub.app.request('/webhooks/orders/website', {
     method: 'POST', body,
-    headers: { 'content-type': 'application/json', 'x-hub-signature': signOwnChannelPayload(body, secret, Math.floor(Date.now() / 1000)), 'x-hub-event-id': `p-${events}`, 'x-hub-topic': 'order.created' },
+    headers: { 'content-type': 'application/json', 'x-hub-signature': signOwnChannelPayload(body, secret, Math.floor(Date.now() / 1000)), 'x-hub-event-id': `p-${events}`, 'x-hub-topic': topic },
   });
   expect(response.status, await response.clone().text()).toBe(200);
   await settled(hub);
@@ -86,6 +86,21 @@ describe('money an operator records', () => {
     const d = await detail('COD-1');
     expect((await api(`/orders/${d.id}/payments`, { method: 'POST', body: JSON.stringify({ amount: 10.5, currency: 'USD', method: 'cash_on_delivery', reference: 'x' }) })).status).toBe(400);
     expect((await api(`/orders/${d.id}/payments`, { method: 'POST', body: JSON.stringify({ amount: 10, currency: 'usd', method: 'card', reference: 'x' }) })).status).toBe(400);
+  });
+});
+
+describe('money going back', () => {
+  it('a paid order cancelled before release: cash cannot be refunded by API, so finance is asked to, once', async () => {
+    const order = anOrder({ externalId: 'BACK-1', payment: { method: 'bank_transfer', provider: null, status: 'pending' }, shippingAddress: kentucky, lines: [orderLine('NOT-IN-CATALOG', 1)] });
+    await send(order);
+    const held = await detail('BACK-1');
+    expect(held.status).toBe('on_hold');
+    await pay(held.id, 1000, 'wire-90', 'bank_transfer');
+    expect((await detail('BACK-1')).paymentStatus).toBe('paid');
+    await send(order, 'order.cancelled');
+    const after = await detail('BACK-1');
+    expect(after.status).toBe('cancelled');
+    expect(after.exceptions.filter((e) => e.type === 'refund_needed')).toEqual([expect.objectContaining({ reason: expect.stringContaining('refund 1000 of manual payment wire-90') })]);
   });
 });
 

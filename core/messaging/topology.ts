@@ -22,6 +22,8 @@ export const stageBindings = {
   remedies: ['order.remedy_chosen'],
   // payment notifications (and payments an operator records) into the ledger
   reconcile: ['payment.received'],
+  // money back to the customer when a paid order is cancelled or cut down
+  refunds: ['order.cancelled', 'order.reduced'],
 } as const;
 export type Stage = keyof typeof stageBindings;
 

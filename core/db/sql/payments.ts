@@ -75,3 +75,10 @@ export async function unpaidOrders(db: Queryable, before: Date): Promise<string[
       ORDER BY created_at LIMIT 500`, [before]);
   return rows.map((r) => r.id);
 }
+
+/** A provider's ledger entries, for a settlement report to be compared with. */
+export async function providerLedger(db: Queryable, provider: string): Promise<{ provider: string; paymentId: string; kind: string; amount: number; currency: string; orderId: string | null }[]> {
+  const { rows } = await db.query<{ provider: string; paymentId: string; kind: string; amount: number; currency: string; orderId: string | null }>(
+    `SELECT provider, payment_id AS "paymentId", kind, amount, currency, order_id AS "orderId" FROM payments WHERE provider = $1`, [provider]);
+  return rows;
+}
