@@ -10,6 +10,8 @@ import { app as appConnector, website } from '../connectors/website.ts';
 import { woocommerce } from '../connectors/woocommerce.ts';
 import type { OrderConnector } from '../connectors/types.ts';
 import type { PaymentConnector } from '../connectors/payments/types.ts';
+import { adyen } from '../connectors/payments/adyen.ts';
+import { stripe } from '../connectors/payments/stripe.ts';
 import type { HubConfig } from '../schemas/config.ts';
 import type { Channel } from './inbound.ts';
 import { createApp } from '../routes/app.ts';
@@ -54,7 +56,7 @@ function refundClients(config: HubConfig, secrets: Readonly<Record<string, strin
 }
 
 /** Payment providers by name, as `POST /webhooks/payments/:provider` names them. */
-const paymentConnectors: Record<string, PaymentConnector> = {};
+const paymentConnectors: Record<string, PaymentConnector> = { stripe, adyen };
 
 /** Inbound order connectors by name, as the config's channels refer to them. */
 const orderConnectors: Record<string, OrderConnector> = { shopify, woocommerce, amazon, website, app: appConnector };

@@ -110,7 +110,7 @@ const verifies = (body: Uint8Array, headers: Record<string, string | undefined>,
   paypal.verify(request(body, headers), config, now);
 
 describe('paypal.verify', () => {
-  it('the CRC-32 reference matches the standard check value and zlib', () => {
+  it("the test's CRC-32 reference gives the standard check value for \"123456789\"", () => {
     expect(referenceCrc32(Buffer.from('123456789'))).toBe(0xcbf43926);
     expect(referenceCrc32(Buffer.from('123456789'))).toBe(3421780262);
   });
@@ -138,8 +138,7 @@ describe('paypal.verify', () => {
       // synchronous: a plain boolean, not a promise waiting on a download
       expect(verifies(COMPLETED, signedHeaders(COMPLETED, { certUrl }))).toBe(true);
     }
-    const { ['paypal-cert-url']: _dropped, ...withoutUrl } = signedHeaders(COMPLETED);
-    expect(verifies(COMPLETED, withoutUrl)).toBe(true);
+    expect(verifies(COMPLETED, { ...signedHeaders(COMPLETED), 'paypal-cert-url': undefined })).toBe(true);
     expect(fetchSpy).not.toHaveBeenCalled();
   });
 
