@@ -12,6 +12,8 @@ import type { OrderConnector } from '../connectors/types.ts';
 import type { PaymentConnector } from '../connectors/payments/types.ts';
 import { adyen } from '../connectors/payments/adyen.ts';
 import { stripe } from '../connectors/payments/stripe.ts';
+import { alipay } from '../connectors/payments/alipay.ts';
+import { paypal } from '../connectors/payments/paypal.ts';
 import type { HubConfig } from '../schemas/config.ts';
 import type { Channel } from './inbound.ts';
 import { createApp } from '../routes/app.ts';
@@ -56,7 +58,7 @@ function refundClients(config: HubConfig, secrets: Readonly<Record<string, strin
 }
 
 /** Payment providers by name, as `POST /webhooks/payments/:provider` names them. */
-const paymentConnectors: Record<string, PaymentConnector> = { stripe, adyen };
+const paymentConnectors: Record<string, PaymentConnector> = { stripe, adyen, paypal, alipay };
 
 /** Inbound order connectors by name, as the config's channels refer to them. */
 const orderConnectors: Record<string, OrderConnector> = { shopify, woocommerce, amazon, website, app: appConnector };

@@ -245,19 +245,19 @@ describe('alipay.normalize', () => {
     const partial = { ...FIELDS, refund_fee: '0.50', gmt_refund: '2016-07-20 09:30:00.123', out_biz_no: 'R1' };
     expect(eventsOf(partial)).toEqual([
       { ...base, entryId: `trade:${TRADE}`, kind: 'captured', amount: 200, occurredAt: '2016-07-19T06:10:47.000Z' },
-      { ...base, entryId: `refund:${TRADE}:50`, kind: 'refunded', amount: 50, occurredAt: '2016-07-20T01:30:00.123Z' },
+      { ...base, entryId: `refund:${TRADE}`, kind: 'refunded', amount: 50, occurredAt: '2016-07-20T01:30:00.123Z', cumulative: true },
     ]);
-    // a later notification echoing the same refunded total names the same refund
-    expect(eventsOf({ ...FIELDS, trade_status: 'TRADE_FINISHED', refund_fee: '0.50', gmt_refund: '2016-07-20 09:30:00.123' })[1]?.entryId).toBe(
-      `refund:${TRADE}:50`,
-    );
+    // every notification names the trade's one cumulative refund entry; the ledger keeps the largest total
+    expect(eventsOf({ ...FIELDS, trade_status: 'TRADE_FINISHED', refund_fee: '1.50', gmt_refund: '2016-07-20 09:30:00.123' })[1]).toMatchObject({
+      entryId: `refund:${TRADE}`, amount: 150, cumulative: true,
+    });
   });
 
   it('TRADE_CLOSED after a full refund: refunded (and the capture it refunds)', () => {
     const closed = { ...FIELDS, trade_status: 'TRADE_CLOSED', refund_fee: '2.00', gmt_refund: '2016-07-21 08:00:00' };
     expect(eventsOf(closed).map((e) => [e.kind, e.entryId, e.amount, e.occurredAt])).toEqual([
       ['captured', `trade:${TRADE}`, 200, '2016-07-19T06:10:47.000Z'],
-      ['refunded', `refund:${TRADE}:200`, 200, '2016-07-21T00:00:00.000Z'],
+      ['refunded', `refund:${TRADE}`, 200, '2016-07-21T00:00:00.000Z'],
     ]);
   });
 

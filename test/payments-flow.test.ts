@@ -122,3 +122,19 @@ describe('the payment timeout', () => {
     now = new Date();
   });
 });
+
+describe('the ledger', () => {
+  it('keeps a cumulative movement at the largest total reported, whatever the order of the reports', async () => {
+    const { recordPayment } = await import('../core/db/sql/payments.ts');
+    const refund = (amount: number) => ({
+      provider: 'alipay', account: null, entryId: 'refund:T-CUMULATIVE', paymentId: 'T-CUMULATIVE', kind: 'refunded' as const, amount, currency: 'CNY',
+      occurredAt: new Date().toISOString(), method: 'wallet' as const, match: {}, cumulative: true,
+    });
+    expect(await recordPayment(hub.db, refund(50), null, null)).toBe(true);
+    expect(await recordPayment(hub.db, refund(150), null, null)).toBe(true);
+    expect(await recordPayment(hub.db, refund(100), null, null)).toBe(false); // an older total, late
+    expect(await recordPayment(hub.db, refund(150), null, null)).toBe(false); // the same total again
+    const { rows } = await hub.db.query(`SELECT amount FROM payments WHERE entry_id = 'refund:T-CUMULATIVE'`);
+    expect(rows).toEqual([{ amount: 150 }]);
+  });
+});

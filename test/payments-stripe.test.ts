@@ -389,15 +389,16 @@ describe('stripe.normalize', () => {
     expect(entries(eventText('charge.refunded', refundedCharge(refunds))).map((e) => e.entryId)).toEqual(['re_ok']);
   });
 
-  it('without a refunds list (API ≥ 2022-11-15): one entry keyed by charge and amount_refunded', () => {
+  it('without a refunds list (API ≥ 2022-11-15): one cumulative entry per charge, the running total', () => {
     const charge = refundedCharge([], { amount_refunded: 800, refunded: false });
     delete charge.refunds;
     expect(entries(eventText('charge.refunded', charge, { api_version: '2024-06-20' }))).toMatchObject([
-      { entryId: `${CHARGE}:refunded:800`, paymentId: PI, kind: 'refunded', amount: 800 },
+      { entryId: `${CHARGE}:refunded`, paymentId: PI, kind: 'refunded', amount: 800, cumulative: true },
     ]);
-    // the event's previous_attributes say what this refund added
-    const partial = eventText('charge.refunded', charge, { api_version: '2024-06-20', data: { object: charge, previous_attributes: { amount_refunded: 500 } } });
-    expect(entries(partial)).toMatchObject([{ entryId: `${CHARGE}:refunded:800`, amount: 300 }]);
+    // a later refund reports the new total under the same entry; the ledger keeps the largest
+    const later = refundedCharge([], { amount_refunded: 1099, refunded: true });
+    delete later.refunds;
+    expect(entries(eventText('charge.refunded', later, { api_version: '2024-06-20' }))).toMatchObject([{ entryId: `${CHARGE}:refunded`, amount: 1099, cumulative: true }]);
   });
 
   it('a refund on a charge never captured is a released authorization (voided elsewhere), not a refund', () => {

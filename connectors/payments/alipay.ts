@@ -113,14 +113,9 @@ export const alipay: PaymentConnector = {
     const paid = status !== 'TRADE_CLOSED' || refunded > 0;
     const events = paid ? [entry(`trade:${tradeNo}`, 'captured', total, 'gmt_payment')] : [entry(`close:${tradeNo}`, 'voided', total, 'gmt_close')];
     // `refund_fee` is the trade's refunded total so far (总退款金额), not one refund's amount,
-    // and it grows with every refund. Named by that total, each refund is one entry however
-    // many notifications repeat it (a later TRADE_FINISHED or TRADE_CLOSED echoes the total
-    // without the refund's `out_biz_no`). Its amount is that total as well, because the
-    // notification carries no per-refund amount: exact for a trade's first refund, an
-    // overstatement from the second partial refund on. Getting the increment needs the
-    // previous total (ledger state) or alipay.trade.fastpay.refund.query, neither of which a
-    // pure normalizer has.
-    if (refunded > 0) events.push(entry(`refund:${tradeNo}:${refunded}`, 'refunded', refunded, 'gmt_refund'));
+    // and it grows with every refund: one cumulative entry per trade, which the ledger keeps
+    // at the largest total reported, however many notifications repeat or raise it.
+    if (refunded > 0) events.push({ ...entry(`refund:${tradeNo}`, 'refunded', refunded, 'gmt_refund'), cumulative: true });
 
     if (read.problems.length > 0) return { ok: false, problems: read.problems };
     return { ok: true, events };

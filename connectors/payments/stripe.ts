@@ -217,15 +217,11 @@ function refundEntries(read: Reader, charge: At, event: EventContext): PaymentEv
     });
   }
 
+  // Without the refunds list only the charge's running total is known: one cumulative entry
+  // per charge, kept at the largest total (API versions since 2022-11-15).
   const total = minorUnits(read, at(charge, 'amount_refunded'));
-  const previousNode = at(event.previousAttributes, 'amount_refunded');
-  let previous = previousNode.value == null ? 0 : minorUnits(read, previousNode);
-  if (previous > total) {
-    read.report(previousNode.path, 'is more than the charge\'s amount_refunded');
-    previous = 0;
-  }
-  if (total === previous) return [];
-  return [{ ...base, entryId: `${chargeId}:refunded:${total}`, amount: total - previous, occurredAt: event.occurredAt }];
+  if (total === 0) return [];
+  return [{ ...base, entryId: `${chargeId}:refunded`, amount: total, occurredAt: event.occurredAt, cumulative: true }];
 }
 
 /** `charge.dispute.created` carries a Dispute (`dp_…`): one dispute, one entry. */

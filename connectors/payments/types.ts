@@ -30,6 +30,11 @@ export interface PaymentEvent {
   match: { orderId?: string | undefined; orderNumber?: string | undefined; externalOrderId?: string | undefined };
   /** why a payment failed, in the provider's words */
   failureReason?: string | null;
+  /**
+   * The amount is a running total (Alipay's `refund_fee`, a charge's `amount_refunded`):
+   * the ledger keeps the largest total reported under this `entryId` instead of adding.
+   */
+  cumulative?: boolean;
 }
 
 export type PaymentNormalizeResult =

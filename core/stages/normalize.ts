@@ -10,7 +10,7 @@ import type { Handler } from '../messaging/consume.ts';
 import type { CloudEvent } from '../messaging/cloudevent.ts';
 import { decideChannelUpdate, type ChannelSnapshot } from '../pipeline/channel-update.ts';
 import { receiveOrder } from '../pipeline/receive.ts';
-import { claimEarlyPayments } from '../db/sql/payments.ts';
+import { claimEarlyPayments, lockMatchKey } from '../db/sql/payments.ts';
 import { settleOrderPayments } from './reconcile.ts';
 import { applyOrderChange, orderMessages } from './apply.ts';
 import type { StageContext } from './context.ts';
@@ -67,6 +67,8 @@ async function createOrder(tx: Tx, ctx: StageContext, raw: StoredDelivery, snaps
   const record = receiveOrder(snapshot.order, {
     id: ctx.newId(), sequence: await nextOrderSequence(tx), prefix: ctx.config.orderNumberPrefix, now: ctx.now(),
   });
+  // Payments naming this order wait for it to commit (see lockMatchKey).
+  await lockMatchKey(tx, record.externalId);
   // Unique (channel, external id): a concurrent delivery of the same order may win the race.
   if (!(await insertOrder(tx, record, raw.id, snapshot.updatedAt))) return;
   await appendOrderEvent(tx, {

@@ -3,7 +3,7 @@ import { sopFor } from '../config/business.ts';
 import type { Tx } from '../db/pool.ts';
 import { openException } from '../db/sql/exceptions.ts';
 import { lockOrder } from '../db/sql/orders.ts';
-import { findOrderForPayment, ledgerOf, recordPayment } from '../db/sql/payments.ts';
+import { findOrderForPayment, ledgerOf, lockMatchKey, recordPayment } from '../db/sql/payments.ts';
 import { getRawDelivery, markRawDelivery } from '../db/sql/raw.ts';
 import { normalizePayment } from '../inbound-payments.ts';
 import type { Handler } from '../messaging/consume.ts';
@@ -71,6 +71,7 @@ export function reconcileStage(ctx: StageContext): Handler {
 
     const affected = new Map<string, PaymentEvent[]>();
     for (const entry of entries) {
+      if (entry.match.externalOrderId) await lockMatchKey(tx, entry.match.externalOrderId);
       const orderId = await findOrderForPayment(tx, entry.match, channelsLinkedTo(ctx, entry.provider, entry.account));
       const isNew = await recordPayment(tx, entry, orderId ?? null, rawId);
       if (isNew && orderId) affected.set(orderId, [...(affected.get(orderId) ?? []), entry]);

@@ -3,13 +3,17 @@ import type { LedgerLine } from '../../pipeline/payment-status.ts';
 import { jsonb } from '../jsonb.ts';
 import type { Queryable } from '../pool.ts';
 
-/** Records a movement of money; false when the ledger already has it (a duplicate report). */
+/**
+ * Records a movement of money; false when the ledger already has it (a duplicate report).
+ * A cumulative entry reported again with a larger total is raised to it (and counts as new).
+ */
 export async function recordPayment(tx: Queryable, e: PaymentEvent, orderId: string | null, rawId: number | null): Promise<boolean> {
   const { rowCount } = await tx.query(
     `INSERT INTO payments (provider, entry_id, payment_id, account, kind, amount, currency, method, order_id, match, raw_id, failure_reason, occurred_at, matched_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, CASE WHEN $9::uuid IS NULL THEN NULL ELSE now() END)
-     ON CONFLICT (provider, entry_id) DO NOTHING`,
-    [e.provider, e.entryId, e.paymentId, e.account, e.kind, e.amount, e.currency, e.method, orderId, jsonb(e.match), rawId, e.failureReason ?? null, e.occurredAt],
+     ON CONFLICT (provider, entry_id) DO UPDATE SET amount = EXCLUDED.amount, occurred_at = EXCLUDED.occurred_at
+       WHERE $14::boolean AND payments.amount < EXCLUDED.amount`,
+    [e.provider, e.entryId, e.paymentId, e.account, e.kind, e.amount, e.currency, e.method, orderId, jsonb(e.match), rawId, e.failureReason ?? null, e.occurredAt, e.cumulative === true],
   );
   return rowCount === 1;
 }
@@ -18,6 +22,15 @@ export async function ledgerOf(db: Queryable, orderId: string): Promise<(LedgerL
   const { rows } = await db.query<LedgerLine & { provider: string; paymentId: string }>(
     `SELECT kind, amount, currency, provider, payment_id AS "paymentId" FROM payments WHERE order_id = $1 ORDER BY id`, [orderId]);
   return rows;
+}
+
+/**
+ * Serializes an order's creation with the matching of payments that name its external id,
+ * until the transaction ends. Without it, an order and its payment arriving together could
+ * each miss the other (neither committed yet), leaving the payment unmatched.
+ */
+export async function lockMatchKey(tx: Queryable, externalOrderId: string): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`payment-match:${externalOrderId}`]);
 }
 
 /** The order a payment points at: by the hub's id, its order number, or the channel's own order id. */
