@@ -6,8 +6,8 @@ import { adyen } from '../connectors/payments/adyen.ts';
 import type { PaymentEvent, PaymentNormalizeResult } from '../connectors/payments/types.ts';
 import type { InboundRequest } from '../connectors/types.ts';
 import { parseJsonLossless } from '../core/json.ts';
-import { paymentMethods } from '../schemas/canonical-order.ts';
 import { keyPaths, replaced } from './support/normalize.ts';
+import { expectSoundEntries as expectSound } from './support/payments.ts';
 
 // Adyen's own mock notifications, byte for byte (see the .md files beside them). Their
 // `hmacSignature` values were made with an unpublished key, so the tests re-sign them with a
@@ -88,28 +88,8 @@ function entries(text: string): PaymentEvent[] {
   return result.events;
 }
 
-/** What every payment normalizer promises, whatever it is fed. */
-function expectSoundEntries(result: PaymentNormalizeResult): void {
-  if (!result.ok) {
-    expect(result.problems.length).toBeGreaterThan(0);
-    for (const problem of result.problems) {
-      expect(problem.path).toMatch(/^\//);
-      expect(problem.message).not.toBe('');
-    }
-    return;
-  }
-  expect(result.events.length).toBeGreaterThan(0);
-  for (const entry of result.events) {
-    expect(entry.provider).toBe('adyen');
-    expect(Number.isSafeInteger(entry.amount) && entry.amount >= 0, `amount ${entry.amount}`).toBe(true);
-    expect(entry.currency).toMatch(/^[A-Z]{3}$/);
-    expect(entry.entryId).not.toBe('');
-    expect(entry.paymentId).not.toBe('');
-    expect(entry.occurredAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
-    expect(['authorized', 'captured', 'failed', 'refunded', 'disputed', 'voided']).toContain(entry.kind);
-    expect(paymentMethods).toContain(entry.method);
-  }
-}
+/** What every payment normalizer promises, whatever it is fed (test/support/payments.ts). */
+const expectSoundEntries = (result: PaymentNormalizeResult): void => expectSound(result, 'adyen');
 
 // ---------------------------------------------------------------------------------------------
 

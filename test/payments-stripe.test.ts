@@ -7,8 +7,8 @@ import { stripe } from '../connectors/payments/stripe.ts';
 import type { PaymentEvent, PaymentNormalizeResult } from '../connectors/payments/types.ts';
 import type { InboundRequest } from '../connectors/types.ts';
 import { parseJsonLossless } from '../core/json.ts';
-import { paymentMethods } from '../schemas/canonical-order.ts';
 import { keyPaths, replaced } from './support/normalize.ts';
+import { expectSoundEntries as expectSound } from './support/payments.ts';
 
 // The official pieces (see test/fixtures/stripe/README.md): an event envelope from the API
 // reference and stripe-mock's PaymentIntent, Charge and Refund. No complete payment event is
@@ -159,28 +159,8 @@ function refused(text: string): string[] {
   return result.problems.map((p) => p.path);
 }
 
-/** What every payment normalizer promises, whatever it is fed. */
-function expectSoundEntries(result: PaymentNormalizeResult): void {
-  if (!result.ok) {
-    expect(result.problems.length).toBeGreaterThan(0);
-    for (const problem of result.problems) {
-      expect(problem.path).toMatch(/^\//);
-      expect(problem.message).not.toBe('');
-    }
-    return;
-  }
-  expect(result.events.length).toBeGreaterThan(0);
-  for (const entry of result.events) {
-    expect(entry.provider).toBe('stripe');
-    expect(Number.isSafeInteger(entry.amount) && entry.amount >= 0, `amount ${entry.amount}`).toBe(true);
-    expect(entry.currency).toMatch(/^[A-Z]{3}$/);
-    expect(entry.entryId).not.toBe('');
-    expect(entry.paymentId).not.toBe('');
-    expect(entry.occurredAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
-    expect(['authorized', 'captured', 'failed', 'refunded', 'disputed', 'voided']).toContain(entry.kind);
-    expect(paymentMethods).toContain(entry.method);
-  }
-}
+/** What every payment normalizer promises, whatever it is fed (test/support/payments.ts). */
+const expectSoundEntries = (result: PaymentNormalizeResult): void => expectSound(result, 'stripe');
 
 // ---------------------------------------------------------------------------------------------
 

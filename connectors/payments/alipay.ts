@@ -2,6 +2,7 @@ import { createPublicKey, verify as verifySignature, type KeyObject } from 'node
 import { at, createReader, toUtcTimestamp, type At, type Reader } from '../reader.ts';
 import type { InboundDelivery, InboundRequest } from '../types.ts';
 import type { PaymentConnector, PaymentEvent, PaymentNormalizeResult } from './types.ts';
+import { matchOf } from './match.ts';
 
 /**
  * Alipay (支付宝) asynchronous trade notifications (`notify_type=trade_status_sync`): an HTML
@@ -149,24 +150,6 @@ function beijingTime(read: Reader, node: At): string {
   return utc ?? '';
 }
 
-/** The hub's own order numbers, as `formatOrderNumber` writes them ("HUB-20240131-00000042"). */
-const ORDER_NUMBER = /^[A-Z][A-Z0-9]{0,7}-\d{8}-\d+$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/**
- * How to find the order from the merchant's reference (`out_trade_no`): a hub order number,
- * a hub order id (uuid), or else the channel's own order id.
- */
-function matchOf(references: (string | null)[]): PaymentEvent['match'] {
-  const match: PaymentEvent['match'] = {};
-  for (const reference of references) {
-    if (reference === null) continue;
-    if (ORDER_NUMBER.test(reference)) match.orderNumber ??= reference;
-    else if (UUID.test(reference)) match.orderId ??= reference.toLowerCase();
-    else match.externalOrderId ??= reference;
-  }
-  return match;
-}
 
 /** The form's fields by name, URL-decoded as UTF-8; null when a name occurs twice. */
 function formFields(rawBody: Buffer): Map<string, string> | null {

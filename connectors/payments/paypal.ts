@@ -3,6 +3,7 @@ import { crc32 } from 'node:zlib';
 import { at, createReader, toUtcTimestamp, type At, type Reader } from '../reader.ts';
 import type { InboundDelivery, InboundRequest } from '../types.ts';
 import type { PaymentConnector, PaymentEvent, PaymentKind, PaymentNormalizeResult } from './types.ts';
+import { matchOf } from './match.ts';
 
 /**
  * How far the signed transmission time may be from `now`. The time is inside the signed
@@ -160,25 +161,6 @@ function capturedIdOf(read: Reader, resource: At): string {
   return '';
 }
 
-/** The hub's own order numbers, as `formatOrderNumber` writes them ("HUB-20240131-00000042"). */
-const ORDER_NUMBER = /^[A-Z][A-Z0-9]{0,7}-\d{8}-\d+$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/**
- * How to find the order from the merchant's references on the payment (PayPal `custom_id`,
- * then `invoice_id`): a hub order number, a hub order id (uuid), or else the channel's own
- * order id. An earlier reference wins its slot.
- */
-function matchOf(references: (string | null)[]): PaymentEvent['match'] {
-  const match: PaymentEvent['match'] = {};
-  for (const reference of references) {
-    if (reference === null) continue;
-    if (ORDER_NUMBER.test(reference)) match.orderNumber ??= reference;
-    else if (UUID.test(reference)) match.orderId ??= reference.toLowerCase();
-    else match.externalOrderId ??= reference;
-  }
-  return match;
-}
 
 /** Whether the signed transmission time (ISO-8601 with a zone) is within the allowed skew of `now`. */
 function isRecent(transmissionTime: string, now: Date): boolean {
