@@ -16,3 +16,16 @@ export function verifyBase64HmacSha256(rawBody: Buffer, header: string | undefin
   if (!header || !secret) return false;
   return sameSecretText(header, createHmac('sha256', secret).update(rawBody).digest('base64'));
 }
+
+/**
+ * The Stripe-style scheme (Stripe, and the shop's own website and app): true when one of
+ * `signatures` is HMAC-SHA256(secret, "<timestamp>." + raw body). Every candidate is
+ * compared, so the time taken does not tell which one matched. Parsing the header and
+ * judging the timestamp stay with each connector: their rules differ on purpose.
+ */
+export function matchesTimestampedHmac(rawBody: Buffer, secret: string, timestamp: string, signatures: readonly Buffer[]): boolean {
+  const expected = createHmac('sha256', secret).update(`${timestamp}.`).update(rawBody).digest();
+  let matched = false;
+  for (const candidate of signatures) matched = (candidate.length === expected.length && timingSafeEqual(candidate, expected)) || matched;
+  return matched;
+}

@@ -1,4 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { matchesTimestampedHmac } from './signatures.ts';
 import type { CanonicalOrder } from '../schemas/canonical-order.ts';
 import { at, createReader, type At, type Reader } from './reader.ts';
 import type { InboundDelivery, InboundRequest, NormalizeResult, OrderConnector, OrderIntent } from './types.ts';
@@ -71,11 +72,7 @@ export function ownChannelConnector({ channel, secretName, clientPlatforms = und
       if (!Number.isFinite(nowSeconds) || Math.abs(nowSeconds - Number(parsed.timestamp)) > SIGNATURE_TOLERANCE_SECONDS) {
         return false;
       }
-      const expected = createHmac('sha256', secret).update(`${parsed.timestamp}.`).update(request.rawBody).digest();
-      // Every candidate is compared, so the time taken does not tell which one matched.
-      let matched = false;
-      for (const candidate of parsed.signatures) matched = timingSafeEqual(candidate, expected) || matched;
-      return matched;
+      return matchesTimestampedHmac(request.rawBody, secret, parsed.timestamp, parsed.signatures);
     },
 
     describe(request: InboundRequest): InboundDelivery {

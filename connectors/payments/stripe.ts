@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { matchesTimestampedHmac } from '../signatures.ts';
 import { currencyExponent } from '../../core/money.ts';
 import type { PaymentMethod } from '../../schemas/canonical-order.ts';
 import { at, createReader, type At, type Reader } from '../reader.ts';
@@ -52,11 +52,7 @@ export const stripe: PaymentConnector = {
     const nowSeconds = Math.floor(now.getTime() / 1000);
     if (!Number.isFinite(nowSeconds) || nowSeconds - Number(parsed.timestamp) > SIGNATURE_TOLERANCE_SECONDS) return false;
     // Over the bytes as received (stripe-node decodes them as UTF-8 first; the same for any body Stripe sends).
-    const expected = createHmac('sha256', secret).update(`${parsed.timestamp}.`).update(request.rawBody).digest();
-    // Every candidate is compared, so the time taken does not tell which one matched.
-    let matched = false;
-    for (const candidate of parsed.signatures) matched = timingSafeEqual(candidate, expected) || matched;
-    return matched;
+    return matchesTimestampedHmac(request.rawBody, secret, parsed.timestamp, parsed.signatures);
   },
 
   /**
