@@ -111,6 +111,39 @@ describe('a Stripe payment before its WooCommerce order', () => {
   });
 });
 
+describe('payments that go wrong', () => {
+  it('a failed payment tells the customer, with remedies; a payment whose order never comes becomes an exception', async () => {
+    const sample = readFileSync(new URL('./fixtures/woocommerce/order-created.sample.json', import.meta.url), 'utf8')
+      .replace('"id": 727', '"id": 729').replace('"date_paid": "2017-03-22T16:28:08"', '"date_paid": null').replace('"date_paid_gmt": "2017-03-22T19:28:08"', '"date_paid_gmt": null');
+    const order = Buffer.from(sample);
+    await hub.app.request('/webhooks/orders/woocommerce', {
+      method: 'POST', body: order, headers: { 'content-type': 'application/json', 'x-wc-webhook-topic': 'order.created', 'x-wc-webhook-signature': createHmac('sha256', WC_SECRET).update(order).digest('base64') },
+    });
+    const failed = stripeEvent('evt_failed_729', 'payment_intent.payment_failed', {
+      id: 'pi_wc_729', object: 'payment_intent', amount: 2935, amount_received: 0, currency: 'usd', status: 'requires_payment_method',
+      metadata: { order_id: '729' }, payment_method_types: ['card'], last_payment_error: { message: 'Your card was declined.', charge: 'ch_declined_729' }, created: Math.floor(Date.now() / 1000),
+    });
+    expect((await postStripe(failed)).status).toBe(200);
+    // and a payment for an order no channel ever sends
+    const orphan = succeeded.replaceAll('pi_wc_1', 'pi_orphan').replace('evt_pi_wc_1', 'evt_orphan').replace('"order_id":"727"', '"order_id":"999999"');
+    expect((await postStripe(orphan)).status).toBe(200);
+    await settled(hub);
+
+    const { body } = await api<{ items: { id: string; paymentStatus: string }[] }>('/orders?channel=woocommerce&externalId=729');
+    expect(body.items[0]?.paymentStatus).toBe('failed');
+    const { rows: told } = await hub.db.query(`SELECT body FROM outbox WHERE routing_key = 'customer.notification_requested' AND body->'data'->>'orderId' = $1 AND body->'data'->>'template' = 'payment_failed'`, [body.items[0]!.id]);
+    expect(told[0]?.body.data).toMatchObject({ reason: expect.stringContaining('declined'), remedies: ['retry_payment', 'another_payment_method'] });
+
+    const { reportUnmatchedPayments } = await import('../core/stages/payment-jobs.ts');
+    const later = new Date(Date.now() + 61 * 60_000);
+    const ctx = { namespace, config: hub.config, channels: new Map(), payments: new Map(), now: () => later, newId: () => crypto.randomUUID() };
+    expect(await reportUnmatchedPayments(hub.db, ctx)).toMatchObject({ unmatched: 1, opened: 1 });
+    expect(await reportUnmatchedPayments(hub.db, ctx)).toMatchObject({ unmatched: 1, opened: 0 }); // told once
+    const exceptions = await api<{ items: { type: string; owner: string; reason: string }[] }>('/exceptions?type=payment_unmatched');
+    expect(exceptions.body.items).toEqual([expect.objectContaining({ owner: 'finance', reason: expect.stringContaining('pi_orphan') })]);
+  });
+});
+
 describe('Adyen', () => {
   const item = (psp: string, value: number) => {
     const i = { pspReference: psp, originalReference: '', merchantAccountCode: 'ShopECOM', merchantReference: `ADY-${psp}`, amount: { value, currency: 'EUR' }, eventCode: 'CAPTURE', success: 'true', eventDate: new Date().toISOString() };
