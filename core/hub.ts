@@ -40,6 +40,7 @@ import { createParkingRecorder } from './stages/parking.ts';
 import { remediesStage } from './stages/remedies.ts';
 import { reconcileStage } from './stages/reconcile.ts';
 import { refundsStage } from './stages/refunds.ts';
+import { cancellationsStage } from './stages/fulfilment.ts';
 import { createAdyenRefundClient, createStripeRefundClient, type RefundClient } from '../connectors/payments/refunds.ts';
 import { cancelUnpaidOrders, reportUnmatchedPayments } from './stages/payment-jobs.ts';
 import { backordersStage, warehouseEventsStage } from './stages/stock.ts';
@@ -160,6 +161,7 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
       remedies: remediesStage(ctx),
       reconcile: reconcileStage(ctx),
       refunds: refundsStage(ctx, refundClients(config, env.secrets)),
+      cancellations: cancellationsStage(ctx),
     };
     const queues: [string, Handler][] = [
       ...(Object.entries(stages) as [Stage, Handler][]).map(([stage, handler]): [string, Handler] => [names(ns).stage(stage), handler]),

@@ -17,12 +17,20 @@ describe('a cancellation', () => {
       expect(decision).toMatchObject({ kind: 'change', change: { to: 'cancelled', releaseReservations: true, timeline: { reason: 'cancelled by shopify (fraud)' } } });
     });
 
-  it.each([['released', 'cancel_after_release'], ['shipped', 'cancel_after_shipment'], ['delivered', 'cancel_after_shipment']] as const)(
-    'of a %s order raises %s and changes nothing', (status, exception) => {
-      const decision = decideChannelUpdate(record(status), null, { order: paidOrder, intent: 'cancel', updatedAt: null });
-      expect(decision).toMatchObject({ kind: 'change', change: { exception: { type: exception } } });
-      if (decision.kind === 'change') expect(decision.change.to).toBeUndefined();
-    });
+  it('of a released order asks the warehouses to stop, and changes nothing yet (their answer decides)', () => {
+    const decision = decideChannelUpdate(record('released'), null, { order: paidOrder, intent: 'cancel', updatedAt: null });
+    expect(decision).toMatchObject({ kind: 'change', change: { emit: [{ type: 'order.cancel_requested' }] } });
+    if (decision.kind === 'change') {
+      expect(decision.change.to).toBeUndefined();
+      expect(decision.change.exception).toBeUndefined();
+    }
+  });
+
+  it.each(['shipped', 'delivered'] as const)('of a %s order raises cancel_after_shipment and changes nothing', (status) => {
+    const decision = decideChannelUpdate(record(status), null, { order: paidOrder, intent: 'cancel', updatedAt: null });
+    expect(decision).toMatchObject({ kind: 'change', change: { exception: { type: 'cancel_after_shipment' } } });
+    if (decision.kind === 'change') expect(decision.change.to).toBeUndefined();
+  });
 
   it('of a cancelled order is nothing new', () => {
     expect(decideChannelUpdate(record('cancelled'), null, { order: paidOrder, intent: 'cancel', updatedAt: null })).toEqual({ kind: 'unchanged' });

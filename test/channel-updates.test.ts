@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hub } from '../core/hub.ts';
-import { adminToken, shopifySecret } from './support/env.ts';
+import { adminToken, eventually, shopifySecret } from './support/env.ts';
 import { settled, startTestHub, warehouseListener } from './support/hub.ts';
 import { shopifyHeaders, shopifyOrderBody } from './support/shopify.ts';
 
@@ -48,6 +48,18 @@ async function reserved(sku: string, warehouse = 'us-east'): Promise<number> {
 }
 /** The same order as a later snapshot: Shopify bumps updated_at on every change. */
 const at = (body: string, updatedAt: string) => body.replace('"updated_at": "2021-12-31T19:00:00-05:00"', `"updated_at": "${updatedAt}"`);
+let wmsEvents = 0;
+/** A warehouse system publishing a CloudEvent to the hub's warehouse-events queue. */
+async function warehouseSays(warehouse: string, type: string, data: Record<string, unknown>): Promise<void> {
+  wmsEvents += 1;
+  const { default: amqp } = await import('amqplib');
+  const connection = await amqp.connect(process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672');
+  const channel = await connection.createConfirmChannel();
+  const event = { specversion: '1.0', id: `wms-${wmsEvents}-${Date.now()}`, source: `/wms/${warehouse}`, type, time: new Date().toISOString(), datacontenttype: 'application/json', data: { warehouse, ...data } };
+  channel.sendToQueue(`${hub.namespace}.in.warehouse-events`, Buffer.from(JSON.stringify(event)), { persistent: true, messageId: event.id });
+  await channel.waitForConfirms();
+  await connection.close();
+}
 const cancelled = (body: string) => body.replace('"cancelled_at": null', '"cancelled_at": "2022-01-02T10:00:00-05:00"').replace('"cancel_reason": null', '"cancel_reason": "customer"');
 
 describe('a cancellation from the channel', () => {
@@ -66,14 +78,33 @@ describe('a cancellation from the channel', () => {
     expect(order.timeline.at(-1)).toMatchObject({ type: 'order.cancelled', actor: 'channel:shopify', reason: expect.stringContaining('customer') });
   });
 
-  it('after release is an exception for a person, and the order stays released', async () => {
+  it('after release asks the warehouse to stop; its answer cancels the order and gives the stock back', async () => {
+    const before = await reserved('SKU2006-001');
     const body = shopifyOrderBody({ id: '7100000002' });
     await deliver('orders/create', body);
-    expect((await orderOf('7100000002')).status).toBe('released');
+    const released = await orderOf('7100000002');
+    expect(released.status).toBe('released');
     await deliver('orders/cancelled', at(cancelled(body), '2022-01-02T10:00:00-05:00'));
+    const request = await eventually(async () => usEast.received.find((e) => e.type === 'fulfillment.cancel_requested' && e.data.orderId === released.id), 10_000, 'the cancel request');
+    expect((await orderOf('7100000002')).status).toBe('released'); // until the warehouse answers
+    await warehouseSays('us-east', 'fulfillment.cancelled', { shipmentId: request.data.shipmentId });
+    await settled(hub);
     const order = await orderOf('7100000002');
+    expect(order.status).toBe('cancelled');
+    expect(await reserved('SKU2006-001')).toBe(before);
+  });
+
+  it('after release, a warehouse that cannot stop it leaves it shipped-bound, with an exception for a person', async () => {
+    const body = shopifyOrderBody({ id: '7100000004' });
+    await deliver('orders/create', body);
+    const released = await orderOf('7100000004');
+    await deliver('orders/cancelled', at(cancelled(body), '2022-01-02T10:00:00-05:00'));
+    const request = await eventually(async () => usEast.received.find((e) => e.type === 'fulfillment.cancel_requested' && e.data.orderId === released.id), 10_000, 'the cancel request');
+    await warehouseSays('us-east', 'fulfillment.cancel_refused', { shipmentId: request.data.shipmentId, reason: 'already on the truck' });
+    await settled(hub);
+    const order = await orderOf('7100000004');
     expect(order.status).toBe('released');
-    expect(order.exceptions).toEqual([expect.objectContaining({ type: 'cancel_after_release', status: 'open' })]);
+    expect(order.exceptions).toEqual([expect.objectContaining({ type: 'cancel_after_shipment', status: 'open' })]);
   });
 
   it('arriving before the order itself still leaves one cancelled order that never takes stock', async () => {

@@ -24,6 +24,8 @@ export const stageBindings = {
   reconcile: ['payment.received'],
   // money back to the customer when a paid order is cancelled or cut down
   refunds: ['order.cancelled', 'order.reduced'],
+  // a released order cancelled: the warehouses are asked to stop
+  cancellations: ['order.cancel_requested'],
 } as const;
 export type Stage = keyof typeof stageBindings;
 

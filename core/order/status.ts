@@ -28,7 +28,8 @@ export const transitions: Readonly<Record<OrderStatus, readonly OrderStatus[]>> 
   backordered: ['validated', 'allocated', 'on_hold', 'cancelled', 'received'],
   allocated: ['ready_to_ship', 'released', 'backordered', 'on_hold', 'cancelled', 'received'],
   ready_to_ship: ['released', 'on_hold', 'cancelled', 'received'],
-  released: ['shipped', 'cancelled'],
+  // back to validated: the warehouse refused the order, it is allocated elsewhere
+  released: ['shipped', 'cancelled', 'validated'],
   shipped: ['delivered', 'returned'],
   delivered: ['completed', 'returned'],
   completed: ['returned'],

@@ -43,16 +43,24 @@ export function decideChannelUpdate(record: OrderRecord, lastUpdatedAt: string |
         },
       };
     }
+    if (record.status === 'released') {
+      // The warehouses are asked to stop; their answer decides (stage `cancellations`).
+      return {
+        kind: 'change',
+        change: {
+          channelUpdatedAt: incoming.updatedAt,
+          timeline: { type: 'order.cancel_requested', reason: `${why} after release: the warehouses are asked to stop it` },
+          emit: [{ type: 'order.cancel_requested', data: { ...base, reason: why, status: record.status } }],
+        },
+      };
+    }
     return {
       kind: 'change',
       change: {
         channelUpdatedAt: incoming.updatedAt,
-        timeline: { type: 'order.cancel_requested', reason: `${why} after ${record.status}: a person must stop or recover the shipment` },
+        timeline: { type: 'order.cancel_requested', reason: `${why} after ${record.status}: a person must recover the shipment` },
         emit: [{ type: 'order.cancel_requested', data: { ...base, reason: why, status: record.status } }],
-        exception: {
-          type: record.status === 'released' ? 'cancel_after_release' : 'cancel_after_shipment',
-          reason: `${why}, but the order is already ${record.status}`,
-        },
+        exception: { type: 'cancel_after_shipment', reason: `${why}, but the order is already ${record.status}` },
       },
     };
   }

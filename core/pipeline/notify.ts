@@ -19,7 +19,7 @@ export function looksLikePhone(phone: string | null | undefined): boolean {
  * A request to tell the customer, to the order's email and phone (those that look usable);
  * none when there is neither, since nobody could deliver it.
  */
-export function notification(record: OrderRecord, template: string, extra: { reason?: string; remedies?: string[] }): OrderChange['emit'] {
+export function notification(record: OrderRecord, template: string, extra: { reason?: string; remedies?: string[]; [variable: string]: unknown }): OrderChange['emit'] {
   const { email, phone } = record.order.customer;
   const to = { email: email && looksLikeEmail(email) ? email.trim() : null, phone: phone && looksLikePhone(phone) ? phone.trim() : null };
   if (to.email === null && to.phone === null) return [];

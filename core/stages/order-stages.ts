@@ -97,7 +97,9 @@ export function allocateStage(ctx: StageContext): Handler {
 
     const now = ctx.now();
     const skus = skusOf(record);
-    const warehouses = await listWarehouseFacts(tx);
+    // a warehouse that refused this order is not asked again
+    const excluded = Array.isArray(event.data.excludeWarehouses) ? event.data.excludeWarehouses as string[] : [];
+    const warehouses = (await listWarehouseFacts(tx)).filter((w) => !excluded.includes(w.code));
     const available = await availableStock(tx, skus, true);
     // Re-allocating: the order's own reservations count as available to it again.
     const held = override ? await heldReservations(tx, record.id) : [];

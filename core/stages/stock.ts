@@ -12,6 +12,7 @@ import { ack, park } from '../messaging/decision.ts';
 import { names } from '../messaging/topology.ts';
 import { lowStockThreshold, ordersToRetry } from '../pipeline/backorders.ts';
 import { applyOrderChange } from './apply.ts';
+import { fulfilmentEvent } from './fulfilment.ts';
 import type { StageContext } from './context.ts';
 
 const stockMessage = (ctx: StageContext, type: string, data: Record<string, unknown>): OutboxMessage => ({
@@ -101,6 +102,7 @@ export function warehouseEventsStage(ctx: StageContext): Handler {
         break;
       }
       default:
+        if (event.type.startsWith('fulfillment.')) return fulfilmentEvent(tx, ctx, event, warehouse);
         return park(`warehouse event type "${event.type}" is not handled`);
     }
     for (const change of changes) {

@@ -56,7 +56,7 @@ export async function reserveStock(tx: Queryable, orderId: string, lines: readon
     if (rowCount !== 1) return false;
     await tx.query(
       `INSERT INTO reservations (order_id, warehouse, sku, quantity, status) VALUES ($1, $2, $3, $4, 'held')
-       ON CONFLICT (order_id, warehouse, sku) DO UPDATE SET quantity = EXCLUDED.quantity, status = 'held', created_at = now(), ended_at = NULL`,
+       ON CONFLICT (order_id, warehouse, sku) DO UPDATE SET quantity = EXCLUDED.quantity, consumed = 0, status = 'held', created_at = now(), ended_at = NULL`,
       [orderId, line.warehouse, line.sku, line.quantity],
     );
   }
@@ -73,8 +73,11 @@ export async function releaseReservations(tx: Queryable, orderId: string): Promi
   await tx.query(
     `SELECT 1 FROM inventory WHERE (warehouse, sku) IN (SELECT warehouse, sku FROM reservations WHERE order_id = $1 AND status = 'held')
       ORDER BY warehouse, sku FOR UPDATE`, [orderId]);
-  for (const r of held) {
-    await tx.query('UPDATE inventory SET reserved = reserved - $3, updated_at = now() WHERE warehouse = $1 AND sku = $2', [r.warehouse, r.sku, r.quantity]);
+  // Only what has not shipped goes back: a shipped unit already left the warehouse's stock.
+  const { rows } = await tx.query<{ warehouse: string; sku: string; open: number }>(
+    `SELECT warehouse, sku, quantity - consumed AS open FROM reservations WHERE order_id = $1 AND status = 'held' ORDER BY warehouse, sku`, [orderId]);
+  for (const r of rows) {
+    await tx.query('UPDATE inventory SET reserved = reserved - $3, updated_at = now() WHERE warehouse = $1 AND sku = $2', [r.warehouse, r.sku, r.open]);
   }
   // The row is kept (released) as history; a later allocation of the same SKU in the same
   // warehouse reuses it.
@@ -162,4 +165,44 @@ export async function adjustOnHand(tx: Queryable, warehouse: string, sku: string
     `INSERT INTO inventory (warehouse, sku, on_hand) VALUES ($1, $2, $3)
      ON CONFLICT (warehouse, sku) DO UPDATE SET on_hand = EXCLUDED.on_hand, updated_at = now()`, [warehouse, sku, after]);
   return { before: current.before, after, shortfall: after - wanted };
+}
+
+/**
+ * A warehouse shipped units of an order: they leave its stock (on hand and reserved
+ * together) and count as consumed on the reservation. Never more than was reserved; returns
+ * what was consumed per SKU, so an over-shipment shows.
+ */
+export async function consumeReservations(tx: Queryable, orderId: string, warehouse: string, lines: readonly { sku: string; quantity: number }[]): Promise<{ sku: string; consumed: number; wanted: number }[]> {
+  const result: { sku: string; consumed: number; wanted: number }[] = [];
+  for (const line of [...lines].sort((a, b) => a.sku.localeCompare(b.sku))) {
+    const { rows } = await tx.query<{ open: number }>(
+      `SELECT quantity - consumed AS open FROM reservations WHERE order_id = $1 AND warehouse = $2 AND sku = $3 AND status = 'held' FOR UPDATE`,
+      [orderId, warehouse, line.sku]);
+    const consumed = Math.min(line.quantity, Math.max(0, rows[0]?.open ?? 0));
+    if (consumed > 0) {
+      await tx.query(`UPDATE inventory SET on_hand = on_hand - $3, reserved = reserved - $3, updated_at = now() WHERE warehouse = $1 AND sku = $2`, [warehouse, line.sku, consumed]);
+      await tx.query(
+        `UPDATE reservations SET consumed = consumed + $4, status = CASE WHEN consumed + $4 = quantity THEN 'consumed' ELSE status END,
+                ended_at = CASE WHEN consumed + $4 = quantity THEN now() ELSE ended_at END
+          WHERE order_id = $1 AND warehouse = $2 AND sku = $3`, [orderId, warehouse, line.sku, consumed]);
+    }
+    result.push({ sku: line.sku, consumed, wanted: line.quantity });
+  }
+  return result;
+}
+
+/** How much of the order's reserved stock is still to ship (held, not yet consumed). */
+export async function unshippedUnits(db: Queryable, orderId: string): Promise<number> {
+  const { rows } = await db.query<{ n: number | null }>(`SELECT sum(quantity - consumed)::int AS n FROM reservations WHERE order_id = $1 AND status = 'held'`, [orderId]);
+  return rows[0]?.n ?? 0;
+}
+
+/** Gives back an order's reservations in one warehouse (a warehouse refused its part). */
+export async function releaseReservationsIn(tx: Queryable, orderId: string, warehouse: string): Promise<void> {
+  const { rows } = await tx.query<{ sku: string; open: number }>(
+    `SELECT sku, quantity - consumed AS open FROM reservations WHERE order_id = $1 AND warehouse = $2 AND status = 'held' ORDER BY sku FOR UPDATE`, [orderId, warehouse]);
+  for (const r of rows) {
+    await tx.query('UPDATE inventory SET reserved = reserved - $3, updated_at = now() WHERE warehouse = $1 AND sku = $2', [warehouse, r.sku, r.open]);
+  }
+  await tx.query(`UPDATE reservations SET status = 'released', ended_at = now() WHERE order_id = $1 AND warehouse = $2 AND status = 'held'`, [orderId, warehouse]);
 }
