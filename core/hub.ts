@@ -10,6 +10,10 @@ import { app as appConnector, website } from '../connectors/website.ts';
 import { woocommerce } from '../connectors/woocommerce.ts';
 import type { OrderConnector } from '../connectors/types.ts';
 import type { PaymentConnector } from '../connectors/payments/types.ts';
+import type { CarrierConnector } from '../connectors/carriers/types.ts';
+import { aftership } from '../connectors/carriers/aftership.ts';
+import { easypost } from '../connectors/carriers/easypost.ts';
+import { createWarehousePushClient } from '../connectors/warehouses/http-push.ts';
 import { adyen } from '../connectors/payments/adyen.ts';
 import { stripe } from '../connectors/payments/stripe.ts';
 import { alipay } from '../connectors/payments/alipay.ts';
@@ -41,9 +45,11 @@ import { remediesStage } from './stages/remedies.ts';
 import { reconcileStage } from './stages/reconcile.ts';
 import { refundsStage } from './stages/refunds.ts';
 import { cancellationsStage } from './stages/fulfilment.ts';
+import { reportLogisticsDelays, trackingStage } from './stages/tracking.ts';
 import { createAdyenRefundClient, createStripeRefundClient, type RefundClient } from '../connectors/payments/refunds.ts';
 import { cancelUnpaidOrders, reportUnmatchedPayments } from './stages/payment-jobs.ts';
-import { backordersStage, warehouseEventsStage } from './stages/stock.ts';
+import { backordersStage, warehouseEventsStage, warehouseWebhooksStage } from './stages/stock.ts';
+import { warehousePushStage } from './stages/warehouse-push.ts';
 
 export type Role = 'api' | 'worker' | 'scheduler';
 export const allRoles: readonly Role[] = ['api', 'worker', 'scheduler'];
@@ -57,6 +63,9 @@ function refundClients(config: HubConfig, secrets: Readonly<Record<string, strin
   if (adyen && secrets.ADYEN_API_KEY) clients.set('adyen', createAdyenRefundClient({ baseUrl: adyen.baseUrl, apiKey: secrets.ADYEN_API_KEY, merchantAccount: adyen.merchantAccount }));
   return clients;
 }
+
+/** Carriers and tracking services by name, as `POST /webhooks/carriers/:carrier` names them. */
+const carrierConnectors: Record<string, CarrierConnector> = { easypost, aftership };
 
 /** Payment providers by name, as `POST /webhooks/payments/:provider` names them. */
 const paymentConnectors: Record<string, PaymentConnector> = { stripe, adyen, paypal, alipay };
@@ -87,6 +96,8 @@ export interface Hub {
   app: Hono;
   metrics: Metrics;
   logger: Logger;
+  /** what the stages work with (config, connectors, clock, ids): for jobs run by hand */
+  ctx: StageContext;
   /** the HTTP port actually listened on, when the api role runs */
   port: number | undefined;
   stop(): Promise<void>;
@@ -102,6 +113,7 @@ function scheduledJobs(deps: { db: Db; namespace: string; config: HubConfig; sec
     { name: 'exception-escalation', schedule: '* * * * *', lockMs: 50_000, run: async () => ({ escalated: await escalateOverdueExceptions(deps.db) }) },
     { name: 'payment-timeout', schedule: '* * * * *', lockMs: 50_000, run: () => cancelUnpaidOrders(deps.db, deps.ctx) },
     { name: 'unmatched-payments', schedule: '*/5 * * * *', lockMs: 50_000, run: () => reportUnmatchedPayments(deps.db, deps.ctx) },
+    { name: 'logistics-delay', schedule: '*/10 * * * *', lockMs: 50_000, run: () => reportLogisticsDelays(deps.db, deps.ctx) },
   ];
   for (const channel of deps.config.channels) {
     if (channel.enabled === false || channel.connector !== 'amazon' || !channel.poller) continue;
@@ -143,7 +155,8 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
     if (connector && channel.enabled !== false) channels.set(channel.code, { code: channel.code, skuMap: channel.skuMap, priceTolerance: channel.priceTolerance, connector });
   }
   const payments = new Map<string, PaymentConnector>(Object.entries(paymentConnectors));
-  const ctx: StageContext = { namespace: ns, config, channels, payments, now, newId };
+  const carriers = new Map<string, CarrierConnector>(Object.entries(carrierConnectors));
+  const ctx: StageContext = { namespace: ns, config, channels, payments, carriers, now, newId };
 
   const needsBroker = roles.has('worker') || roles.has('api');
   const broker = needsBroker ? createBroker({ url: env.amqpUrl, name: `${ns}-${[...roles].join('+')}-${process.pid}`, logger }) : undefined;
@@ -162,10 +175,17 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
       reconcile: reconcileStage(ctx),
       refunds: refundsStage(ctx, refundClients(config, env.secrets)),
       cancellations: cancellationsStage(ctx),
+      tracking: trackingStage(ctx),
+      'warehouse-webhooks': warehouseWebhooksStage(ctx),
     };
     const queues: [string, Handler][] = [
       ...(Object.entries(stages) as [Stage, Handler][]).map(([stage, handler]): [string, Handler] => [names(ns).stage(stage), handler]),
       [names(ns).warehouseEvents, warehouseEventsStage(ctx)],
+      // Warehouses with a REST WMS: the hub consumes their queue and pushes each request.
+      ...config.warehouses.filter((w) => w.integration === 'http' && w.endpoint).map((w): [string, Handler] => [
+        names(ns).warehouse(w.code),
+        warehousePushStage(createWarehousePushClient(w.code, { baseUrl: w.endpoint!.baseUrl, ...(env.secrets.WAREHOUSE_API_KEY ? { apiKey: env.secrets.WAREHOUSE_API_KEY } : {}) })),
+      ]),
     ];
     for (const [queue, handler] of queues) {
       const consumer = createConsumer({
@@ -186,7 +206,7 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
   const scheduler = roles.has('scheduler') ? startScheduler({ db, redis, namespace: ns, logger }, jobs) : undefined;
 
   const app = createApp({
-    db, redis, broker, namespace: ns, config, channels, payments, secrets: env.secrets, adminToken: env.adminToken,
+    db, redis, broker, namespace: ns, config, channels, payments, carriers, secrets: env.secrets, adminToken: env.adminToken,
     dedupe: createDeliveryDedupe(redis, ns), metrics, logger, now, newId,
   });
   let server: ServerType | undefined;
@@ -200,7 +220,7 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
   logger.info({ roles: [...roles], port }, 'hub started');
 
   return {
-    namespace: ns, config, topology, db, redis, broker, relay, app, metrics, logger, port,
+    namespace: ns, config, topology, db, redis, broker, relay, app, metrics, logger, port, ctx,
     async stop() {
       // Stop taking work, finish what is in flight, flush the outbox, then close.
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));

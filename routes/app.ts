@@ -24,6 +24,6 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/openapi.json', (c) => c.json(openApiDocument));
   app.route('/webhooks', webhookRoutes(deps));
   app.use('/api/*', bearerAuth(deps.adminToken));
-  app.route('/api', apiRoutes({ db: deps.db, logger: deps.logger, ctx: { namespace: deps.namespace, config: deps.config, channels: deps.channels, payments: deps.payments, now: deps.now, newId: deps.newId } }));
+  app.route('/api', apiRoutes({ db: deps.db, logger: deps.logger, ctx: { namespace: deps.namespace, config: deps.config, channels: deps.channels, payments: deps.payments, carriers: deps.carriers, now: deps.now, newId: deps.newId } }));
   return app;
 }

@@ -56,6 +56,30 @@ export const openApiDocument = {
         },
       },
     },
+    '/webhooks/carriers/{carrier}': {
+      post: {
+        summary: 'A tracking update from a carrier or tracking service (easypost, aftership), signed as it signs them',
+        parameters: [{ name: 'carrier', in: 'path', required: true, schema: { type: 'string' } }],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+        responses: {
+          200: json({ type: 'object' }, 'stored (or already stored)'), 401: problemResponse('bad signature; nothing stored'), 404: problemResponse('unknown carrier'),
+          409: problemResponse('the event id was already used for a different payload'), 413: problemResponse('body over the limit'),
+          422: problemResponse('not a tracking update; kept raw with an exception'), 503: problemResponse('the secret is not configured; retry later'),
+        },
+      },
+    },
+    '/webhooks/warehouses/{code}': {
+      post: {
+        summary: "A warehouse's event (a CloudEvent: fulfillment.*, inventory.*), signed X-Hub-Signature: t=…,v1=… with WAREHOUSE_WEBHOOK_SECRET",
+        parameters: [{ name: 'code', in: 'path', required: true, schema: { type: 'string' } }],
+        requestBody: { required: true, content: { 'application/cloudevents+json': { schema: { type: 'object' } } } },
+        responses: {
+          200: json({ type: 'object' }, 'stored (or already stored)'), 401: problemResponse('bad signature; nothing stored'), 404: problemResponse('unknown warehouse'),
+          409: problemResponse('the event id was already used for a different payload'), 413: problemResponse('body over the limit'),
+          422: problemResponse('not a CloudEvent of this warehouse; kept raw with an exception'), 503: problemResponse('the secret is not configured; retry later'),
+        },
+      },
+    },
     '/webhooks/orders/{source}': {
       post: {
         summary: 'An order webhook from a channel (e.g. shopify), signed as the platform signs it',

@@ -10,6 +10,10 @@ import { storeRawDelivery } from '../core/db/sql/raw.ts';
 import { normalizeDelivery, type Channel } from '../core/inbound.ts';
 import { acceptDelivery } from '../core/intake.ts';
 import { normalizePayment } from '../core/inbound-payments.ts';
+import { normalizeTracking } from '../core/inbound-tracking.ts';
+import type { CarrierConnector } from '../connectors/carriers/types.ts';
+import { verifyWarehouseWebhook } from '../connectors/warehouses/webhook.ts';
+import { parseCloudEvent } from '../core/messaging/cloudevent.ts';
 import type { PaymentConnector } from '../connectors/payments/types.ts';
 import type { InboundDelivery, InboundRequest } from '../connectors/types.ts';
 import type { InputProblem } from '../core/errors.ts';
@@ -25,6 +29,8 @@ export interface WebhookDeps {
   channels: ReadonlyMap<string, Channel>;
   /** payment provider → its connector */
   payments: ReadonlyMap<string, PaymentConnector>;
+  /** carrier or tracking service → its connector */
+  carriers: ReadonlyMap<string, CarrierConnector>;
   secrets: Readonly<Record<string, string>>;
   dedupe: DeliveryDedupe;
   metrics: Metrics;
@@ -38,7 +44,7 @@ const keptHeader = /^(content-type|user-agent|x-shopify-|x-wc-|x-hub-|x-request-
 
 /** How one kind of sender is received: its secrets, signature, topics, payload check and answer. */
 interface Endpoint {
-  kind: 'order' | 'payment';
+  kind: 'order' | 'payment' | 'carrier' | 'warehouse';
   secretNames: readonly string[];
   verify(request: InboundRequest, secrets: Readonly<Record<string, string>>, now: Date): boolean;
   isPing?(request: InboundRequest): boolean;
@@ -106,6 +112,42 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
       acceptedAs: 'payment.received',
       what: 'payments',
       acknowledgement: connector.acknowledgement,
+    });
+  });
+
+  app.post('/carriers/:carrier', limit, (c) => {
+    const name = c.req.param('carrier');
+    const connector = deps.carriers.get(name);
+    if (!connector) return unknownSource(c, name, `no carrier named "${name}"`);
+    return receive(c, name, {
+      kind: 'carrier',
+      secretNames: connector.secretNames,
+      verify: (request, secrets, now) => connector.verify(request, secrets, now),
+      describe: (request) => connector.describe(request),
+      handles: () => true,
+      check: (body, delivery) => normalizeTracking(connector, body, delivery),
+      acceptedAs: 'tracking.received',
+      what: 'tracking updates',
+      acknowledgement: null,
+    });
+  });
+
+  // A warehouse that posts its events instead of publishing them to its queue: the same
+  // CloudEvents, signed like the shop's own channels, sent on to <ns>.in.warehouse-events.
+  app.post('/warehouses/:code', limit, (c) => {
+    const code = c.req.param('code');
+    if (!deps.config.warehouses.some((w) => w.code === code)) return unknownSource(c, code, `no warehouse "${code}"`);
+    const secretName = 'WAREHOUSE_WEBHOOK_SECRET';
+    return receive(c, `warehouse-${code}`, {
+      kind: 'warehouse',
+      secretNames: [secretName],
+      verify: (request, secrets, now) => verifyWarehouseWebhook(request, secrets[secretName] ?? '', now),
+      describe: (request) => ({ eventId: request.headers['ce-id'] ?? null, topic: request.headers['ce-type'] ?? '' }),
+      handles: () => true,
+      check: (body) => warehouseEventProblems(body, code),
+      acceptedAs: 'warehouse.event_received',
+      what: 'a warehouse event',
+      acknowledgement: null,
     });
   });
 
@@ -219,4 +261,14 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
   }
 
   return app;
+}
+
+/** A warehouse's posted event must be a CloudEvent about that warehouse. */
+function warehouseEventProblems(body: Buffer, code: string): { ok: true } | { ok: false; problems: InputProblem[] } {
+  const event = parseCloudEvent(body);
+  if ('problem' in event) return { ok: false, problems: [{ path: '/', message: event.problem }] };
+  if (event.data.warehouse !== undefined && event.data.warehouse !== code) {
+    return { ok: false, problems: [{ path: '/data/warehouse', message: `is "${String(event.data.warehouse)}", but this is the endpoint of ${code}` }] };
+  }
+  return { ok: true };
 }

@@ -90,7 +90,10 @@ export const configSchema = {
           categories: { type: 'array', items: { type: 'string' } },
           /** lower is preferred */
           priority: { type: 'integer', minimum: 0 },
-          integration: { type: 'string', enum: ['queue'], default: 'queue' },
+          /** how it takes work: from its queue `<ns>.out.warehouse.<code>`, or pushed to its REST WMS */
+          integration: { type: 'string', enum: ['queue', 'http'], default: 'queue' },
+          /** the REST WMS of an `http` warehouse (key from WAREHOUSE_API_KEY) */
+          endpoint: { type: 'object', additionalProperties: false, required: ['baseUrl'], properties: { baseUrl: { type: 'string', pattern: '^https?://' } } },
           /** fulfilment requests it can take per day (its local day); absent = no limit */
           dailyCapacity: { type: 'integer', minimum: 1 },
           /** orders released before this local time ship the same day ("15:00", the default) */
@@ -286,6 +289,14 @@ export const configSchema = {
             },
           },
         },
+      },
+    },
+    logistics: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        /** a parcel not scanned for this long is a logistics delay (default 48) */
+        noScanHours: { type: 'integer', minimum: 1 },
       },
     },
     inventory: {

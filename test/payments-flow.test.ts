@@ -111,7 +111,7 @@ describe('the payment timeout', () => {
     const { rows: before } = await hub.db.query(`SELECT reserved FROM inventory WHERE warehouse = 'us-east' AND sku = 'SKU2006-020'`);
     now = new Date(Date.now() + 61 * 60_000);
     const { cancelUnpaidOrders } = await import('../core/stages/payment-jobs.ts');
-    const ctx = { namespace, config: hub.config, channels: new Map(), payments: new Map(), now: () => now, newId: () => crypto.randomUUID() };
+    const ctx = { ...hub.ctx, now: () => now };
     const counts = await cancelUnpaidOrders(hub.db, ctx);
     expect(counts.cancelled).toBeGreaterThanOrEqual(1);
     await settled(hub);

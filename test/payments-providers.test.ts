@@ -136,7 +136,7 @@ describe('payments that go wrong', () => {
 
     const { reportUnmatchedPayments } = await import('../core/stages/payment-jobs.ts');
     const later = new Date(Date.now() + 61 * 60_000);
-    const ctx = { namespace, config: hub.config, channels: new Map(), payments: new Map(), now: () => later, newId: () => crypto.randomUUID() };
+    const ctx = { ...hub.ctx, now: () => later };
     expect(await reportUnmatchedPayments(hub.db, ctx)).toMatchObject({ unmatched: 1, opened: 1 });
     expect(await reportUnmatchedPayments(hub.db, ctx)).toMatchObject({ unmatched: 1, opened: 0 }); // told once
     const exceptions = await api<{ items: { type: string; owner: string; reason: string }[] }>('/exceptions?type=payment_unmatched');

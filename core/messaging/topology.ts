@@ -26,6 +26,10 @@ export const stageBindings = {
   refunds: ['order.cancelled', 'order.reduced'],
   // a released order cancelled: the warehouses are asked to stop
   cancellations: ['order.cancel_requested'],
+  // carriers' tracking updates
+  tracking: ['tracking.received'],
+  // events warehouses post by HTTP instead of publishing them
+  'warehouse-webhooks': ['warehouse.event_received'],
 } as const;
 export type Stage = keyof typeof stageBindings;
 

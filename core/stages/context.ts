@@ -1,5 +1,6 @@
 import type { HubConfig } from '../../schemas/config.ts';
 import type { PaymentConnector } from '../../connectors/payments/types.ts';
+import type { CarrierConnector } from '../../connectors/carriers/types.ts';
 import type { Channel } from '../inbound.ts';
 
 /** What every stage adapter needs besides its transaction: config, clock and ids come in. */
@@ -10,6 +11,8 @@ export interface StageContext {
   channels: ReadonlyMap<string, Channel>;
   /** payment provider → its connector */
   payments: ReadonlyMap<string, PaymentConnector>;
+  /** carrier or tracking service → its connector */
+  carriers: ReadonlyMap<string, CarrierConnector>;
   now: () => Date;
   newId: () => string;
 }

@@ -6,7 +6,8 @@ import { lockOrder } from '../db/sql/orders.ts';
 import { enqueueMessages, type OutboxMessage } from '../db/sql/outbox.ts';
 import { productExists, warehouseExists } from '../db/sql/reference.ts';
 import { HubError } from '../errors.ts';
-import { cloudEvent } from '../messaging/cloudevent.ts';
+import { cloudEvent, parseCloudEvent } from '../messaging/cloudevent.ts';
+import { getRawDelivery, markRawDelivery } from '../db/sql/raw.ts';
 import type { Handler } from '../messaging/consume.ts';
 import { ack, park } from '../messaging/decision.ts';
 import { names } from '../messaging/topology.ts';
@@ -123,5 +124,23 @@ export function warehouseEventsStage(ctx: StageContext): Handler {
       await stockChanged(tx, ctx, warehouse, change.sku, before?.available ?? 0);
     }
     return ack();
+  };
+}
+
+/**
+ * Stage `warehouse-webhooks`: an event a warehouse posted (`POST /webhooks/warehouses/:code`,
+ * stored raw) is handled exactly as if the warehouse had published it to its queue.
+ */
+export function warehouseWebhooksStage(ctx: StageContext): Handler {
+  const handle = warehouseEventsStage(ctx);
+  return async (delivery, tx) => {
+    const raw = await getRawDelivery(tx, Number(delivery.event.data.rawId));
+    if (!raw) return park(`raw delivery ${String(delivery.event.data.rawId)} does not exist`);
+    if (raw.status === 'processed') return ack('already processed');
+    const inner = parseCloudEvent(raw.body);
+    if ('problem' in inner) return park(inner.problem);
+    const warehouse = raw.source.replace(/^warehouse-/, '');
+    await markRawDelivery(tx, raw.id, 'processed');
+    return handle({ ...delivery, event: { ...inner, id: delivery.event.id, data: { ...inner.data, warehouse } } }, tx);
   };
 }

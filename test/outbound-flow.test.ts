@@ -1,0 +1,102 @@
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signWarehouseWebhook } from '../connectors/warehouses/webhook.ts';
+import { signOwnChannelPayload } from '../connectors/website.ts';
+import { loadConfig } from '../core/config/business.ts';
+import { defaultConfigPath } from '../core/config/env.ts';
+import { startHub, type Hub } from '../core/hub.ts';
+import type { CanonicalOrder } from '../schemas/canonical-order.ts';
+import { adminToken, eventually, quietLogger, removeNamespace, testEnv, testNamespace } from './support/env.ts';
+import { settled } from './support/hub.ts';
+import { anOrder, orderLine, shippingAddress } from './support/orders.ts';
+import { startWmsStub, WMS_STUB_KEY, type WmsStub } from './support/wms-stub.ts';
+
+// An HTTP warehouse (a REST WMS the hub pushes to, which posts its events back, signed)
+// and a carrier's tracking (EasyPost) taking an order all the way to delivered.
+const secrets = { WEBSITE_WEBHOOK_SECRET: 'web-out', WAREHOUSE_WEBHOOK_SECRET: 'wh-out', WAREHOUSE_API_KEY: WMS_STUB_KEY, EASYPOST_WEBHOOK_SECRET: 'ep-out' };
+const namespace = testNamespace('outbound');
+const env = testEnv(namespace, secrets);
+let hub: Hub;
+let wms: WmsStub;
+
+beforeAll(async () => {
+  wms = await startWmsStub();
+  const config = loadConfig(defaultConfigPath);
+  config.warehouses = config.warehouses.map((w) => (w.code === 'us-west' ? { ...w, integration: 'http' as const, endpoint: { baseUrl: wms.url } } : w));
+  config.products.push({ sku: 'WEST-ONLY', name: 'West', category: 'kitchen', weightGrams: 300 });
+  config.stock.push({ warehouse: 'us-west', sku: 'WEST-ONLY', onHand: 20 });
+  hub = await startHub(env, { roles: ['worker', 'api'], port: 0, logger: quietLogger(), config, retry: { delaysMs: [100, 300], maxAttempts: 3 } });
+});
+afterAll(async () => {
+  await hub?.stop();
+  await wms?.close();
+  await removeNamespace(env, hub?.topology);
+});
+
+let n = 0;
+async function send(order: CanonicalOrder): Promise<void> {
+  n += 1;
+  const body = JSON.stringify({ ...order, channel: 'website' });
+  const response = await hub.app.request('/webhooks/orders/website', {
+    method: 'POST', body,
+    headers: { 'content-type': 'application/json', 'x-hub-signature': signOwnChannelPayload(body, secrets.WEBSITE_WEBHOOK_SECRET, Math.floor(Date.now() / 1000)), 'x-hub-event-id': `o-${n}`, 'x-hub-topic': 'order.created' },
+  });
+  expect(response.status).toBe(200);
+  await settled(hub);
+}
+/** The WMS posting its event back to the hub, signed. */
+async function wmsPosts(type: string, data: Record<string, unknown>): Promise<Response> {
+  n += 1;
+  const body = JSON.stringify({ specversion: '1.0', id: `wms-${n}`, source: '/wms/us-west', type, time: new Date().toISOString(), datacontenttype: 'application/json', data: { warehouse: 'us-west', ...data } });
+  return hub.app.request('/webhooks/warehouses/us-west', {
+    method: 'POST', body, headers: { 'content-type': 'application/cloudevents+json', 'x-hub-signature': signWarehouseWebhook(body, secrets.WAREHOUSE_WEBHOOK_SECRET, Math.floor(Date.now() / 1000)), 'ce-id': `wms-${n}` },
+  });
+}
+async function detail(externalId: string) {
+  const list = (await (await hub.app.request(`/api/orders?channel=website&externalId=${externalId}`, { headers: { authorization: `Bearer ${adminToken}` } })).json()) as { items: { id: string }[] };
+  return (await (await hub.app.request(`/api/orders/${list.items[0]!.id}`, { headers: { authorization: `Bearer ${adminToken}` } })).json()) as { id: string; status: string; fulfillmentStatus: string; timeline: { type: string }[] };
+}
+
+describe('an HTTP warehouse and a tracked parcel', () => {
+  it('a WMS that fails twice then succeeds gets one effective request; its signed events and EasyPost take the order to delivered', async () => {
+    wms.failNext(2, 503);
+    await send(anOrder({ externalId: 'HTTP-1', shippingAddress: shippingAddress('US', 'NV', { postalCode: '89501' }), lines: [orderLine('WEST-ONLY', 1)] }));
+    const d = await detail('HTTP-1');
+    await eventually(async () => (wms.effective >= 1 ? true : undefined), 10_000, 'the push');
+    expect(wms.effective).toBe(1);
+    expect(wms.requests.filter((r) => r.idempotencyKey !== null).length).toBe(3); // two failures, one success, one key
+    const pushed = wms.accepted[0]!;
+    const shipmentId = (pushed.event as { data: { shipmentId: string } }).data.shipmentId;
+    expect(shipmentId).toBe(`${d.id}:us-west`);
+
+    expect((await wmsPosts('fulfillment.accepted', { shipmentId })).status).toBe(200);
+    const forged = await hub.app.request('/webhooks/warehouses/us-west', { method: 'POST', body: '{}', headers: { 'x-hub-signature': 't=1,v1=00' } });
+    expect(forged.status).toBe(401);
+    expect((await wmsPosts('fulfillment.shipped', { shipmentId, carrier: 'fedex', trackingNumber: 'EP-TRACK-1', lines: [{ sku: 'WEST-ONLY', quantity: 1 }] })).status).toBe(200);
+    await settled(hub);
+    expect((await detail('HTTP-1')).status).toBe('shipped');
+
+    // EasyPost reports the parcel delivered (the official event's shape, our status and tracking code)
+    const event = readFileSync(new URL('./fixtures/easypost/tracker.updated.event.json', import.meta.url), 'utf8')
+      .replace('"tracking_code":"1"', '"tracking_code":"EP-TRACK-1"')
+      .replace('"status":"in_transit","status_detail":"arrived_at_facility","created_at"', '"status":"delivered","status_detail":"arrived_at_facility","created_at"')
+      .replace('"datetime":"2024-08-02T18:50:00Z"', `"datetime":"${new Date().toISOString().slice(0, 19)}Z"`);
+    const signature = createHmac('sha256', secrets.EASYPOST_WEBHOOK_SECRET.normalize('NFKD')).update(event).digest('hex');
+    const tracked = await hub.app.request('/webhooks/carriers/easypost', { method: 'POST', body: event, headers: { 'content-type': 'application/json', 'x-hmac-signature': `hmac-sha256-hex=${signature}` } });
+    expect(tracked.status).toBe(200);
+    await settled(hub);
+    const delivered = await detail('HTTP-1');
+    expect(delivered).toMatchObject({ status: 'delivered', fulfillmentStatus: 'delivered' });
+    expect(delivered.timeline.map((e) => e.type)).toEqual(expect.arrayContaining(['fulfillment.accepted', 'fulfillment.shipped', 'order.delivered']));
+  });
+
+  it('tracking for a parcel the hub never shipped is kept as an exception', async () => {
+    const event = readFileSync(new URL('./fixtures/easypost/tracker.updated.event.json', import.meta.url), 'utf8').replace('"tracking_code":"1"', '"tracking_code":"NOBODY"');
+    const signature = createHmac('sha256', secrets.EASYPOST_WEBHOOK_SECRET.normalize('NFKD')).update(event).digest('hex');
+    expect((await hub.app.request('/webhooks/carriers/easypost', { method: 'POST', body: event, headers: { 'x-hmac-signature': `hmac-sha256-hex=${signature}` } })).status).toBe(200);
+    await settled(hub);
+    const { rows } = await hub.db.query(`SELECT reason FROM exceptions WHERE type = 'unknown_parcel'`);
+    expect(rows).toEqual([expect.objectContaining({ reason: expect.stringContaining('NOBODY') })]);
+  });
+});
