@@ -18,7 +18,8 @@ import { addressSchema, canonicalOrderSchema, orderLineSchema, paymentMethods } 
 import { configSchema } from '../schemas/config.ts';
 
 type Json = Record<string, unknown>;
-export interface Ref { $ref: string }
+// a type, not an interface: it must fit `Json` (an interface has no implicit index signature)
+export type Ref = { $ref: string };
 
 /** AMQP 0-9-1 channel binding 0.3.0, plus the queue arguments and bindings the hub declares. */
 export interface AmqpChannelBinding {
@@ -94,6 +95,7 @@ const minorUnits = { type: 'integer', minimum: 0, maximum: 9_007_199_254_740_991
 const localDate = { type: 'string', format: 'date', description: 'YYYY-MM-DD' };
 const text = { type: 'string' };
 const textOrNull = { type: ['string', 'null'] };
+const orNull = (nonNull: Json | Ref): Json => ({ anyOf: [nonNull, { type: 'null' }] });
 const strings = { type: 'array', items: text };
 
 const orderId = { type: 'string', format: 'uuid', description: 'the hub order id (also the CloudEvent `subject`)' };
@@ -104,27 +106,27 @@ const skuQuantity = {
   properties: { sku: schema('Sku'), quantity: { type: 'integer', minimum: 1 } },
 };
 
-/** What the hub sends: every attribute it sets (`subject` on all but a few, see each type). */
+/** What the hub sends: every attribute is set (cloudEvent() in core/messaging/cloudevent.ts). */
 const cloudEventSchema = {
   type: 'object',
   description: 'CloudEvents 1.0, structured JSON mode. AMQP properties: message-id = `id`, type = `type`, content-type = application/cloudevents+json, persistent.',
-  required: ['specversion', 'id', 'source', 'type', 'time', 'datacontenttype', 'data'],
+  required: ['specversion', 'id', 'source', 'type', 'subject', 'time', 'datacontenttype', 'data'],
   properties: {
     specversion: { type: 'string', const: '1.0' },
     id: { type: 'string', minLength: 1, description: 'fixed when the message is written to the outbox: the same on every redelivery, so consumers de-duplicate on it' },
     source: { type: 'string', format: 'uri-reference', description: '`/order-hub/<ns>/<stage>` (`/order-hub/<ns>/inbound/<source>` for intake, `/order-hub/<ns>/inventory` for stock)', examples: ['/order-hub/hub/release'] },
     type: { type: 'string', pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$', description: 'the event type; also the routing key, unless the type says otherwise' },
-    subject: { type: 'string', description: 'the hub order id for order events (see each type)' },
+    subject: { type: 'string', description: 'the hub order id for order events; see each type for the others' },
     time: { type: 'string', format: 'date-time', description: 'UTC' },
     datacontenttype: { type: 'string', const: 'application/json' },
     data: { type: 'object' },
   },
 };
 
-/** What the hub accepts from other systems (parseCloudEvent): a CloudEvent whose data is an object. */
+/** What the hub's consumers accept (parseCloudEvent): any CloudEvent whose data is an object. */
 const inboundCloudEventSchema = {
   type: 'object',
-  description: 'CloudEvents 1.0, structured JSON mode, published by a warehouse system. The hub needs `specversion`, `id` (it de-duplicates on it: keep it the same when re-sending), `type` and an object `data`; anything else is parked.',
+  description: 'CloudEvents 1.0, structured JSON mode, as the hub consumes it (from other systems, e.g. a warehouse\'s WMS). The hub needs `specversion`, `id` (it de-duplicates on it: keep it the same when sending again), `type` and an object `data`; a message without them is parked.',
   required: ['specversion', 'id', 'source', 'type', 'data'],
   properties: {
     specversion: { type: 'string', const: '1.0' },
@@ -134,7 +136,7 @@ const inboundCloudEventSchema = {
     subject: { type: 'string' },
     time: { type: 'string', format: 'date-time', description: 'when it happened (a shipped event: when the parcel left)' },
     datacontenttype: { type: 'string', const: 'application/json' },
-    data: { type: 'object', required: ['warehouse'], properties: { warehouse: schema('WarehouseCode') } },
+    data: { type: 'object' },
   },
 };
 
@@ -322,8 +324,8 @@ const published: Record<string, EventSpec> = {
   'order.allocation_override_requested': {
     summary: "An operator's choice of warehouse, carrier or service level, applied by the allocate stage",
     data: object(['orderId', 'actor'], {
-      orderId: schema('OrderId'), warehouse: schema('WarehouseCode'), carrier: schema('CarrierCode'), serviceLevel: schema('ServiceLevel'),
-      reason: { type: 'string', maxLength: 500 }, actor: text,
+      orderId: schema('OrderId'), warehouse: orNull(schema('WarehouseCode')), carrier: orNull(schema('CarrierCode')), serviceLevel: orNull(schema('ServiceLevel')),
+      reason: { type: ['string', 'null'], maxLength: 500 }, actor: text,
     }),
   },
   'order.shipped': {
@@ -363,7 +365,7 @@ const published: Record<string, EventSpec> = {
   'refund.requested': {
     summary: 'The hub asked a payment provider for a refund',
     data: object(['orderId', 'orderNumber', 'provider', 'amount', 'currency', 'refundId'], {
-      ...orderRef, provider: text, amount: minorUnits, currency: schema('Currency'), refundId: textOrNull,
+      ...orderRef, provider: text, amount: minorUnits, currency: schema('Currency'), refundId: { type: 'string', description: "the provider's refund id" },
     }),
   },
   'inventory.replenished': {
@@ -561,7 +563,10 @@ const toWarehouses = Object.entries(published).filter(([, spec]) => spec.routing
 addChannel('out.warehouse', {
   address: '{ns}.out.warehouse.{code}',
   title: 'Fulfilment work for warehouse {code}',
-  description: "Consumed by the warehouse's system (WMS), not by the hub: fulfilment requests and cancellation requests for that warehouse. Messages are persistent CloudEvents; the CloudEvent id is stable across redeliveries, so the warehouse de-duplicates on it. Answers go to {ns}.in.warehouse-events.",
+  description: [
+    'Fulfilment requests and cancellation requests for one warehouse, as persistent CloudEvents; the CloudEvent id is stable across redeliveries, so the receiver de-duplicates on it. Answers go to {ns}.in.warehouse-events (or `POST /webhooks/warehouses/{code}`).',
+    "Who consumes it depends on the warehouse's config `integration`: `queue` (the default), the warehouse's own system; `http`, the hub, which pushes each request to the REST WMS (`POST {baseUrl}/fulfillment-requests`, `/fulfillment-cancellations`, `Idempotency-Key` = the CloudEvent id).",
+  ].join('\n\n'),
   messages: messageRefs(toWarehouses),
   bindings: {
     amqp: {
@@ -570,6 +575,7 @@ addChannel('out.warehouse', {
     },
   },
 });
+receive('push.warehouse', 'out.warehouse', 'Push to an HTTP warehouse', "Only for warehouses with `integration: http`: each request is pushed to the warehouse's WMS; what it cannot take now is retried through the wait queues, what it refuses for good is parked.", toWarehouses);
 
 // What warehouses tell the hub.
 const warehouseEventTypes = Object.keys(fromWarehouses);
@@ -586,14 +592,14 @@ receive('consume.warehouse-events', 'in.warehouse-events', 'Warehouse events', '
 addChannel('retry.exchange', {
   address: '{ns}.wait.{delayMs}',
   title: 'Retry after {delayMs} ms',
-  description: 'Fanout exchange (one per configured retry delay, config `retry.delaysMs`). The consume adapter publishes a failed message here with routing key = the stage queue\'s name; the wait queue keeps it for the delay and dead-letters it through the default exchange straight back to that queue.',
+  description: 'Fanout exchange (one per configured retry delay, config `retry.delaysMs`). The consume adapter publishes a failed message here with routing key = the name of the queue it came from; the wait queue keeps it for the delay and dead-letters it through the default exchange straight back to that queue.',
   messages: messageRefs(['RetriedEvent']),
   bindings: { amqp: { is: 'routingKey', exchange: fanout('{ns}.wait.{delayMs}'), bindingVersion: '0.3.0' } },
 });
 addChannel('retry.queue', {
   address: '{ns}.wait.{delayMs}',
   title: 'Waiting {delayMs} ms',
-  description: 'Holds retried messages for its TTL, then dead-letters them (default exchange, original routing key = the stage queue) back to their queue. Nobody consumes it.',
+  description: 'Holds retried messages for its TTL, then dead-letters them (default exchange, original routing key = the queue they came from) back to their queue. Nobody consumes it.',
   messages: messageRefs(['RetriedEvent']),
   bindings: {
     amqp: {
@@ -636,7 +642,7 @@ const messages: Record<string, MessageObject> = {
   RetriedEvent: {
     name: 'RetriedEvent',
     title: 'A message to retry',
-    summary: 'The message as it was (any type a stage consumes), with the retry headers',
+    summary: 'The message as it was (any type the queue it came from carries), with the retry headers',
     contentType: CONTENT_TYPE,
     payload: schema('InboundCloudEvent'),
     headers: retryHeaders,

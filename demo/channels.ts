@@ -177,3 +177,37 @@ export async function startAmazonMarketplace(token: string, port = 0) {
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
+
+/**
+ * A simulated warehouse system: for each fulfilment request it reports back on the hub's
+ * warehouse-events queue — accepted, then shipped with a tracking number — as a WMS would.
+ */
+export function wmsEvents(request: { warehouse: string; shipmentId: string; carrier: string | null; lines: { sku: string; quantity: number }[] }) {
+  const trackingNumber = `DEMO${createHmac('sha256', 'demo').update(request.shipmentId).digest('hex').slice(0, 12).toUpperCase()}`;
+  const event = (type: string, data: Record<string, unknown>) => ({
+    specversion: '1.0', id: `${type}:${request.shipmentId}`, source: `/demo-wms/${request.warehouse}`, type, time: new Date().toISOString(),
+    datacontenttype: 'application/json', data: { warehouse: request.warehouse, shipmentId: request.shipmentId, ...data },
+  });
+  const carrier = request.carrier ?? 'ups';
+  return {
+    trackingNumber,
+    carrier,
+    accepted: event('fulfillment.accepted', {}),
+    shipped: event('fulfillment.shipped', { carrier, trackingNumber, lines: request.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })) }),
+  };
+}
+
+/** A simulated carrier: EasyPost's `tracker.updated` for a delivered parcel, signed as EasyPost signs it. */
+export function easypostDelivered(carrier: string, trackingCode: string, secret: string): Delivery {
+  const now = new Date().toISOString().slice(0, 19) + 'Z';
+  const body = JSON.stringify({
+    object: 'Event', id: `evt_${trackingCode}`, description: 'tracker.updated', mode: 'test', created_at: now,
+    result: {
+      object: 'Tracker', id: `trk_${trackingCode}`, tracking_code: trackingCode, carrier: carrier.toUpperCase(), status: 'delivered', status_detail: 'arrived_at_destination',
+      updated_at: now, public_url: `https://track.easypost.com/${trackingCode}`, est_delivery_date: null,
+      tracking_details: [{ object: 'TrackingDetail', message: 'Delivered', status: 'delivered', status_detail: 'arrived_at_destination', datetime: now }],
+    },
+  });
+  const signature = createHmac('sha256', secret.normalize('NFKD')).update(body).digest('hex');
+  return { path: '/webhooks/carriers/easypost', body, headers: { 'content-type': 'application/json', 'x-hmac-signature': `hmac-sha256-hex=${signature}` } };
+}

@@ -16,7 +16,7 @@ import { createPool } from '../core/db/pool.ts';
 import { deleteTopology } from '../core/messaging/broker.ts';
 import { hubTopology, names } from '../core/messaging/topology.ts';
 import { startHub } from '../core/hub.ts';
-import { ownChannelDelivery, shopifyDelivery, startAmazonMarketplace, woocommerceDelivery, type DemoOrder, type Delivery } from './channels.ts';
+import { easypostDelivered, ownChannelDelivery, shopifyDelivery, startAmazonMarketplace, wmsEvents, woocommerceDelivery, type DemoOrder, type Delivery } from './channels.ts';
 
 const { values } = parseArgs({
   options: { orders: { type: 'string' }, rate: { type: 'string', default: '25' }, 'keep-data': { type: 'boolean', default: false } },
@@ -36,6 +36,7 @@ const secrets = {
   WEBSITE_WEBHOOK_SECRET: secretOf('WEBSITE_WEBHOOK_SECRET'),
   APP_WEBHOOK_SECRET: secretOf('APP_WEBHOOK_SECRET'),
   AMAZON_SP_API_TOKEN: secretOf('AMAZON_SP_API_TOKEN'),
+  EASYPOST_WEBHOOK_SECRET: secretOf('EASYPOST_WEBHOOK_SECRET'),
 };
 const adminToken = process.env.HUB_ADMIN_TOKEN || `demo-${randomBytes(8).toString('hex')}`;
 const env = readEnv({
@@ -85,14 +86,37 @@ const wmsChannel = await wms.createChannel();
 for (const w of config.warehouses) {
   await wmsChannel.consume(names(ns).warehouse(w.code), (message) => {
     if (!message) return;
-    const event = JSON.parse(message.content.toString('utf8')) as { data: { externalOrderId: string; shipmentId: string } };
+    const event = JSON.parse(message.content.toString('utf8')) as { type: string; data: { externalOrderId: string; shipmentId: string; warehouse: string; carrier: string | null; lines: { sku: string; quantity: number }[] } };
+    if (event.type !== 'fulfillment.requested') {
+      wmsChannel.ack(message);
+      return;
+    }
     const id = event.data.externalOrderId;
+    const first = !requestsByShipment.has(event.data.shipmentId);
     requestsByShipment.set(event.data.shipmentId, (requestsByShipment.get(event.data.shipmentId) ?? 0) + 1);
     ordersRequested.add(id);
+    if (first) shipAndDeliver(event.data);
     if (!receivedAt.has(id)) receivedAt.set(id, Date.now());
     byWarehouse.set(w.code, (byWarehouse.get(w.code) ?? 0) + 1);
     wmsChannel.ack(message);
   });
+}
+
+/**
+ * The warehouse accepts and ships (events on its queue to the hub); a moment later the
+ * carrier reports the parcel delivered (an EasyPost webhook), as the real systems would.
+ */
+function shipAndDeliver(request: { warehouse: string; shipmentId: string; carrier: string | null; lines: { sku: string; quantity: number }[] }): void {
+  const events = wmsEvents(request);
+  const publish = (event: object) => wmsChannel.sendToQueue(names(ns).warehouseEvents, Buffer.from(JSON.stringify(event)), { persistent: true, messageId: (event as { id: string }).id });
+  setTimeout(() => {
+    if (stopping) return;
+    publish(events.accepted);
+    publish(events.shipped);
+    setTimeout(() => {
+      if (!stopping) void deliver(easypostDelivered(events.carrier, events.trackingNumber, secrets.EASYPOST_WEBHOOK_SECRET));
+    }, 300 + Math.random() * 700);
+  }, 200 + Math.random() * 500);
 }
 
 // ── simulated sales channels ────────────────────────────────────────────────────────
@@ -194,7 +218,8 @@ function externalIdOf(channel: ChannelName, delivery: Delivery): string {
 }
 
 // ── live progress ───────────────────────────────────────────────────────────────────
-const settledStatuses = ['released', 'on_hold', 'backordered', 'rejected', 'cancelled'];
+// where the hub's automatic work ends: delivered, or waiting for a person (on hold, backordered)
+const settledStatuses = ['delivered', 'on_hold', 'backordered', 'rejected', 'cancelled'];
 const started = Date.now();
 async function statusCounts(): Promise<Record<string, number>> {
   const { rows } = await hub.db.query<{ status: string; n: number }>('SELECT status, count(*) AS n FROM orders GROUP BY status');
@@ -235,8 +260,7 @@ const progressTimer = setInterval(() => {
   if (stopping) return;
   void progress().then(async ({ settled, counts }) => {
     if (target === Infinity || sent < target || settled < target || inFlight.size > 0) return;
-    const released = counts.released ?? 0;
-    if (ordersRequested.size < released) return; // a request is still on its way to the warehouse
+
     stopping = true;
     process.stdout.write('\n');
     const twice = [...requestsByShipment.values()].filter((n) => n > 1).length;

@@ -36,6 +36,8 @@ export function createBroker(options: { url: string; name: string; logger: Logge
         initialDelay: 200,
         maxDelay: options.maxReconnectDelayMs ?? 15_000,
         setup: async (model: ChannelModel) => {
+          // every consumer's channel watches its connection close: more than Node's default 10
+          model.setMaxListeners(attachments.length + 20);
           for (const attachment of attachments) await attachment(model);
         },
       },

@@ -179,7 +179,7 @@ export function requestFromEvent(data: Record<string, unknown>): NotificationReq
     template,
     to: recipient,
     vars: { orderId, ...vars },
-    remedies: Array.isArray(remedies) ? (remedies as string[]) : [],
+    remedies: Array.isArray(remedies) ? remedies.filter((r): r is string => typeof r === 'string') : [],
     locale: optionalText(locale, 'locale'),
     ...(occurrenceText === null ? {} : { occurrence: occurrenceText }),
   };

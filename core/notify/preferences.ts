@@ -7,6 +7,7 @@ import { HubError } from '../errors.ts';
 
 export type Channel = 'email' | 'sms' | 'push';
 
+/** Every channel, in the order a default prefers them. */
 export const CHANNELS: readonly Channel[] = ['email', 'sms', 'push'];
 
 /**
@@ -21,6 +22,7 @@ export interface QuietHours {
   timeZone: string;
 }
 
+/** What a customer chose; {@link defaultPreferences} for one who has not. */
 export interface Preferences {
   /** the channels the customer accepts, in the order they prefer */
   channels: Channel[];
@@ -104,28 +106,37 @@ function offsetAt(format: Intl.DateTimeFormat, instant: number): number {
 }
 
 /**
- * The first instant after `after` at which the zone's clock reads `wall`. Where the clock
- * skips `wall` (a DST gap) it is the instant the old offset would have given — just past the
- * gap; where it reads `wall` twice (DST ends), the first reading after `after`.
+ * The first instant after `after` at which the zone's clock reads `wall` or later. Where
+ * the clock reads `wall` twice (DST ends) that is the first reading after `after`; where it
+ * skips `wall` (DST starts) it is the moment of the jump.
  */
 function instantOfWallTime(format: Intl.DateTimeFormat, wall: Omit<WallTime, 'second'>, after: number): number {
   const asUtc = Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute);
+  // the wall time read as UTC, less each offset the zone may have around it
   const offsets = new Set([offsetAt(format, asUtc), offsetAt(format, asUtc - offsetAt(format, asUtc)), offsetAt(format, after)]);
-  const candidates = [...offsets].map((o) => asUtc - o).filter((t) => t > after);
-  const reads = (t: number) => {
+  const candidates = [...offsets].map((o) => asUtc - o).sort((a, b) => a - b);
+  const readsAtLeast = (t: number) => {
     const w = wallTime(format, t);
-    return w.year === wall.year && w.month === wall.month && w.day === wall.day && w.hour === wall.hour && w.minute === wall.minute;
+    return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute) >= asUtc;
   };
-  const exact = candidates.filter(reads);
+  const exact = candidates.filter((t) => t > after && offsetAt(format, t) === asUtc - t);
   if (exact.length > 0) return Math.min(...exact);
-  return candidates.length > 0 ? Math.max(...candidates) : after;
+  // a gap: the jump lies between the candidates (at most a few hours apart), on a whole minute
+  const lo = Math.max(candidates[0] ?? after, after);
+  const hi = Math.max(candidates[candidates.length - 1] ?? after, after);
+  for (let t = Math.ceil(lo / 60_000) * 60_000; t <= hi; t += 60_000) {
+    if (t > after && readsAtLeast(t)) return t;
+  }
+  return hi;
 }
 
 /**
  * When a message on `channel` may go: email at once; SMS and push at once unless `now` falls
- * in the customer's quiet hours, then at the end of that window (in their time zone, across
- * midnight and DST changes). Throws a 400 `invalid_quiet_hours` for a malformed window: it is
- * the edge's job to refuse those, and guessing would wake someone up.
+ * in the customer's quiet hours, then at the end of that window: the first moment their
+ * clock, in their time zone, reads outside it (across midnight; on a DST night the jump, when
+ * the end is skipped; the first reading, when it comes twice). Throws a 400
+ * `invalid_quiet_hours` for a malformed window: it is the edge's job to refuse those, and
+ * guessing would wake someone up.
  */
 export function whenToSend(channel: Channel, preferences: Preferences, now: Date): Date {
   switch (channel) {
@@ -148,13 +159,24 @@ export function whenToSend(channel: Channel, preferences: Preferences, now: Date
   if (start === end) return now;
 
   const format = formatterFor(quiet.timeZone);
-  const local = wallTime(format, now.getTime());
+  let at = now.getTime();
+  // once more when the clock jumps back into the window at the end (a day skipped, as Samoa did in 2011)
+  for (let round = 0; round < 3; round++) {
+    const until = quietUntil(format, start, end, at);
+    if (until === null) break;
+    at = until;
+  }
+  return at === now.getTime() ? now : new Date(at);
+}
+
+/** When the window that `instant` falls in ends; null when it falls in none. */
+function quietUntil(format: Intl.DateTimeFormat, start: number, end: number, instant: number): number | null {
+  const local = wallTime(format, instant);
   const minute = local.hour * 60 + local.minute;
   const crossesMidnight = start > end;
   const inside = crossesMidnight ? minute >= start || minute < end : minute >= start && minute < end;
-  if (!inside) return now;
-
-  // the window ends on the next local day when it crosses midnight and `now` is before midnight
+  if (!inside) return null;
+  // the window ends on the next local day when it crosses midnight and `instant` is before midnight
   const endsTomorrow = crossesMidnight && minute >= start;
   const endDay = new Date(Date.UTC(local.year, local.month - 1, local.day + (endsTomorrow ? 1 : 0)));
   const endWall = {
@@ -164,5 +186,5 @@ export function whenToSend(channel: Channel, preferences: Preferences, now: Date
     hour: Math.floor(end / 60),
     minute: end % 60,
   };
-  return new Date(instantOfWallTime(format, endWall, now.getTime()));
+  return instantOfWallTime(format, endWall, instant);
 }

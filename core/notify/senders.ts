@@ -29,6 +29,7 @@ export interface OutgoingMessage {
   locale?: string;
 }
 
+/** What became of one attempt; a sender never throws for the server's or the network's doing. */
 export type SendResult =
   | { ok: true; id: string }
   | {
@@ -38,6 +39,7 @@ export type SendResult =
       message: string;
     };
 
+/** One channel's way out: the same shape for email, SMS and push, so a stage picks by `channel`. */
 export interface NotificationSender {
   send(message: OutgoingMessage): Promise<SendResult>;
   /** ends open connections; sending after it is not supported */
@@ -46,6 +48,7 @@ export interface NotificationSender {
 
 // --- email -----------------------------------------------------------------------------------
 
+/** Where and as whom {@link createEmailSender} sends. */
 export interface EmailSenderOptions {
   host: string;
   port: number;
@@ -93,7 +96,7 @@ interface SmtpError { code?: unknown; responseCode?: unknown; permanent?: unknow
  * park anyway.
  */
 function emailFailure(error: unknown): SendResult {
-  const e: SmtpError = typeof error === 'object' && error !== null ? (error as SmtpError) : {};
+  const e: SmtpError = typeof error === 'object' && error !== null ? error : {};
   const message = typeof e.message === 'string' ? e.message : String(error);
   if (typeof e.permanent === 'boolean') return { ok: false, retryable: !e.permanent, message };
   if (typeof e.responseCode === 'number') return { ok: false, retryable: !(e.responseCode >= 500 && e.responseCode !== 503), message };
@@ -149,6 +152,7 @@ export function createEmailSender(options: EmailSenderOptions): NotificationSend
 
 // --- SMS and push over HTTP ------------------------------------------------------------------
 
+/** The provider API behind {@link createSmsSender} and {@link createPushSender}. */
 export interface HttpSenderOptions {
   /** the provider's API root; messages go to `POST {baseUrl}/messages` */
   baseUrl: string;

@@ -144,12 +144,14 @@ export function templatesFromConfig(
 // the default is read up to `}}` with no overlapping quantifiers: linear on any input
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\|([^{}]*))?\}\}/g;
 
+/** A rendered text and what it lacked. */
 export interface Rendered {
   text: string;
   /** the variables the text names that were not given (or were null, or not renderable), once each, in order */
   missing: string[];
 }
 
+/** How {@link render} writes values. */
 export interface RenderOptions {
   /** `html`: escape the template's text and the values for an HTML body; `none` (default): plain text as is */
   escape?: 'html' | 'none';
@@ -181,8 +183,9 @@ function valueText(value: unknown): string | null {
       }
       return null;
     }
-    default:
-      // undefined, symbols, functions
+    case 'undefined':
+    case 'symbol':
+    case 'function':
       return null;
   }
 }
@@ -256,6 +259,7 @@ const remedyPhrases: Record<string, { heading: string; sentence: (list: string) 
   'zh-CN': { heading: '您可以：', sentence: (list) => `您可以${list}。` },
 };
 
+/** {@link renderRemedies}' answer. */
 export interface RenderedRemedies {
   /** a heading and one `• ` line per remedy, for email bodies; empty without remedies */
   list: string;

@@ -9,7 +9,7 @@ import { recordPayment } from '../db/sql/payments.ts';
 import { getRawDelivery, markRawDelivery } from '../db/sql/raw.ts';
 import { normalizeTracking } from '../inbound-tracking.ts';
 import type { Handler } from '../messaging/consume.ts';
-import { ack, park } from '../messaging/decision.ts';
+import { ack, park, retry } from '../messaging/decision.ts';
 import { notification } from '../pipeline/notify.ts';
 import { applyOrderChange } from './apply.ts';
 import type { StageContext } from './context.ts';
@@ -34,26 +34,23 @@ export function trackingStage(ctx: StageContext): Handler {
       return ack();
     }
     await markRawDelivery(tx, raw.id, 'processed');
-    for (const update of result.events) await applyTracking(tx, ctx, update, event.id);
+    for (const update of result.events) {
+      // Tracking can overtake the warehouse's own `fulfillment.shipped`: wait for the parcel
+      // (delayed retries; parked with an exception if it never appears).
+      if (!(await applyTracking(tx, ctx, update, event.id))) return retry(`${update.carrier} parcel ${update.trackingCode} is not known (yet)`);
+    }
     return ack();
   };
 }
 
-async function applyTracking(tx: Parameters<Handler>[1], ctx: StageContext, update: TrackingEvent, messageId: string): Promise<void> {
+/** False when no shipment of the hub carries the parcel. */
+async function applyTracking(tx: Parameters<Handler>[1], ctx: StageContext, update: TrackingEvent, messageId: string): Promise<boolean> {
   const parcel = await lockParcel(tx, update.carrier, update.trackingCode);
-  if (!parcel) {
-    const sop = sopFor(ctx.config, 'unknown_parcel');
-    await openException(tx, {
-      type: 'unknown_parcel', owner: sop.owner, deadline: new Date(ctx.now().getTime() + sop.deadlineMinutes * 60_000),
-      reason: `${update.carrier} reported ${update.trackingCode} (${update.status}), which no shipment of the hub carries`,
-      messageId: `parcel:${update.carrier}:${update.trackingCode}`, stage: 'tracking', details: { ...update },
-    });
-    return;
-  }
+  if (!parcel) return false;
   // An older scan arriving late changes nothing.
-  if (!(await trackParcel(tx, parcel.id, update))) return;
+  if (!(await trackParcel(tx, parcel.id, update))) return true;
   const record = await lockOrder(tx, parcel.orderId);
-  if (!record) return;
+  if (!record) return true;
   const cause = { stage: 'tracking', messageId: `${messageId}:${update.eventId}`, actor: `carrier:${update.carrier}` };
   if (update.cashCollected && update.cashCollected.amount > 0) {
     const entry = {
@@ -83,6 +80,7 @@ async function applyTracking(tx: Parameters<Handler>[1], ctx: StageContext, upda
   } else {
     await applyOrderChange(tx, ctx, fresh, { timeline: { type: 'parcel.tracked', reason: what, data: { publicUrl: update.publicUrl, estimatedDelivery: update.estimatedDelivery } }, emit: [] }, cause);
   }
+  return true;
 }
 
 /**

@@ -17,7 +17,8 @@ CREATE TABLE parcels (
   public_url     text,
   estimated_delivery date,
   shipped_at     timestamptz NOT NULL,
-  last_scan_at   timestamptz NOT NULL,
+  last_scan_at   timestamptz NOT NULL,     -- the last sign of life: shipped, or a carrier scan
+  last_tracked_at timestamptz,             -- the last carrier scan applied (older ones are ignored)
   delivered_at   timestamptz,
   UNIQUE (carrier, tracking_code)
 );

@@ -28,12 +28,15 @@ export async function lockParcel(tx: Queryable, carrier: string, trackingCode: s
   return rows[0];
 }
 
-/** Moves a parcel on with a tracking update; an older scan than the last one changes nothing. */
+/**
+ * Moves a parcel on with a tracking update; a scan older than the last one applied changes
+ * nothing (the ship time does not count: the carrier's and the warehouse's clocks differ).
+ */
 export async function trackParcel(tx: Queryable, id: number, e: TrackingEvent): Promise<boolean> {
   const { rowCount } = await tx.query(
     `UPDATE parcels SET status = $2, status_detail = $3, public_url = COALESCE($4, public_url), estimated_delivery = COALESCE($5::date, estimated_delivery),
-            last_scan_at = $6, delivered_at = CASE WHEN $2 = 'delivered' THEN $6 ELSE delivered_at END
-      WHERE id = $1 AND last_scan_at <= $6`,
+            last_tracked_at = $6, last_scan_at = greatest(last_scan_at, $6), delivered_at = CASE WHEN $2 = 'delivered' THEN $6 ELSE delivered_at END
+      WHERE id = $1 AND (last_tracked_at IS NULL OR last_tracked_at <= $6)`,
     [id, e.status, e.statusDetail, e.publicUrl, e.estimatedDelivery, e.occurredAt]);
   return rowCount === 1;
 }

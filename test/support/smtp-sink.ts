@@ -1,0 +1,81 @@
+import type { AddressInfo } from 'node:net';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+
+/**
+ * A real SMTP server on loopback (smtp-server, port 0, no auth, no STARTTLS) that keeps
+ * every message it accepts, raw and parsed (mailparser), in memory. A message is parsed
+ * before the server answers 250, so it is in {@link SmtpSink.messages} by the time the
+ * client's `sendMail` resolves.
+ */
+
+export interface ReceivedMail {
+  envelope: { from: string | null; to: string[] };
+  /** the message as it came over the wire */
+  raw: Buffer;
+  parsed: ParsedMail;
+}
+
+/** A running sink: where to send, what arrived, and a switch to refuse recipients. */
+export interface SmtpSink {
+  host: string;
+  port: number;
+  messages: ReceivedMail[];
+  /**
+   * Answer every `RCPT TO` with this reply code (`450` mailbox busy: transient; `550` no
+   * such mailbox: permanent) until set back to null.
+   */
+  rejectRecipients(code: number | null): void;
+  close(): Promise<void>;
+}
+
+/** Starts a sink on 127.0.0.1, on a port the system picks. */
+export async function startSmtpSink(): Promise<SmtpSink> {
+  const messages: ReceivedMail[] = [];
+  let rejectCode: number | null = null;
+
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['AUTH', 'STARTTLS'],
+    logger: false,
+    onRcptTo(address, _session, callback) {
+      if (rejectCode === null) return callback();
+      callback(Object.assign(new Error(`mailbox ${address.address} unavailable`), { responseCode: rejectCode }));
+    },
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('error', (error: Error) => callback(error));
+      stream.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        simpleParser(raw)
+          .then((parsed) => {
+            const from = session.envelope.mailFrom;
+            messages.push({
+              envelope: { from: from ? from.address : null, to: session.envelope.rcptTo.map((r) => r.address) },
+              raw,
+              parsed,
+            });
+            callback();
+          })
+          .catch((error: unknown) => callback(error instanceof Error ? error : new Error(String(error))));
+      });
+    },
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.server.address() as AddressInfo;
+
+  return {
+    host: '127.0.0.1',
+    port,
+    messages,
+    rejectRecipients(code) {
+      rejectCode = code;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
