@@ -384,10 +384,12 @@ const published: Record<string, EventSpec> = {
     data: object(['orderId', 'orderNumber', 'template', 'to', 'customerName'], {
       ...orderRef,
       template: { type: 'string', examples: ['order_confirmed', 'order_rejected', 'stock_shortage', 'address_check', 'payment_failed', 'payment_timeout', 'shipped', 'delayed', 'delivered'] },
-      to: object(['email', 'phone'], { email: textOrNull, phone: textOrNull }, { additionalProperties: false }),
+      to: object(['email', 'phone'], { email: textOrNull, phone: textOrNull, deviceToken: { ...textOrNull, description: 'for push' } }),
       customerName: textOrNull,
+      locale: { ...textOrNull, description: "the customer's locale (BCP 47), when the order has one" },
       reason: text,
       remedies: strings,
+      occurrence: { type: 'string', description: 'tells repeated notifications of one template apart (one per occurrence)' },
     }),
   },
   'fulfillment.requested': {
@@ -538,6 +540,7 @@ const stageDescriptions = {
   cancellations: 'A released order was cancelled: each warehouse with a part of it is asked to stop (fulfillment.cancel_requested).',
   tracking: "Carriers' tracking updates move parcels on; delivered orders are delivered.",
   'warehouse-webhooks': 'Warehouse events posted by HTTP, handled as if published to {ns}.in.warehouse-events.',
+  notifications: "Tells the customer: composes the message from its template (the customer's locale, channels and quiet hours) and sends it by email, SMS or push, once per order, template and channel.",
 } satisfies Record<Stage, string>;
 
 for (const stage of Object.keys(stageDescriptions) as Stage[]) {

@@ -50,6 +50,9 @@ import { createAdyenRefundClient, createStripeRefundClient, type RefundClient } 
 import { cancelUnpaidOrders, reportUnmatchedPayments } from './stages/payment-jobs.ts';
 import { backordersStage, warehouseEventsStage, warehouseWebhooksStage } from './stages/stock.ts';
 import { warehousePushStage } from './stages/warehouse-push.ts';
+import { notificationSenders, notificationsStage, sendDueNotifications } from './stages/notifications.ts';
+import type { NotificationSender } from './notify/senders.ts';
+import type { Channel as NotifyChannel } from './notify/preferences.ts';
 
 export type Role = 'api' | 'worker' | 'scheduler';
 export const allRoles: readonly Role[] = ['api', 'worker', 'scheduler'];
@@ -108,12 +111,13 @@ export interface Hub {
  * runs once across replicas under its Redis lock; a channel without its token is skipped,
  * loudly).
  */
-function scheduledJobs(deps: { db: Db; namespace: string; config: HubConfig; secrets: Readonly<Record<string, string>>; logger: Logger; now: () => Date; newId: () => string; ctx: StageContext }): Job[] {
+function scheduledJobs(deps: { db: Db; namespace: string; config: HubConfig; secrets: Readonly<Record<string, string>>; logger: Logger; now: () => Date; newId: () => string; ctx: StageContext; senders: ReadonlyMap<NotifyChannel, NotificationSender> }): Job[] {
   const jobs: Job[] = [
     { name: 'exception-escalation', schedule: '* * * * *', lockMs: 50_000, run: async () => ({ escalated: await escalateOverdueExceptions(deps.db) }) },
     { name: 'payment-timeout', schedule: '* * * * *', lockMs: 50_000, run: () => cancelUnpaidOrders(deps.db, deps.ctx) },
     { name: 'unmatched-payments', schedule: '*/5 * * * *', lockMs: 50_000, run: () => reportUnmatchedPayments(deps.db, deps.ctx) },
     { name: 'logistics-delay', schedule: '*/10 * * * *', lockMs: 50_000, run: () => reportLogisticsDelays(deps.db, deps.ctx) },
+    { name: 'notifications', schedule: '* * * * *', lockMs: 50_000, run: () => sendDueNotifications(deps.db, deps.ctx, deps.senders) },
   ];
   for (const channel of deps.config.channels) {
     if (channel.enabled === false || channel.connector !== 'amazon' || !channel.poller) continue;
@@ -158,6 +162,7 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
   const carriers = new Map<string, CarrierConnector>(Object.entries(carrierConnectors));
   const ctx: StageContext = { namespace: ns, config, channels, payments, carriers, now, newId };
 
+  const senders = notificationSenders(config, env.secrets);
   const needsBroker = roles.has('worker') || roles.has('api');
   const broker = needsBroker ? createBroker({ url: env.amqpUrl, name: `${ns}-${[...roles].join('+')}-${process.pid}`, logger }) : undefined;
   broker?.attach((connection) => assertTopology(connection, topology));
@@ -177,6 +182,7 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
       cancellations: cancellationsStage(ctx),
       tracking: trackingStage(ctx),
       'warehouse-webhooks': warehouseWebhooksStage(ctx),
+      notifications: notificationsStage(ctx, senders),
     };
     const queues: [string, Handler][] = [
       ...(Object.entries(stages) as [Stage, Handler][]).map(([stage, handler]): [string, Handler] => [names(ns).stage(stage), handler]),
@@ -202,7 +208,7 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
   await broker?.start();
   await relay?.start();
 
-  const jobs = scheduledJobs({ db, namespace: ns, config, secrets: env.secrets, logger, now, newId, ctx });
+  const jobs = scheduledJobs({ db, namespace: ns, config, secrets: env.secrets, logger, now, newId, ctx, senders });
   const scheduler = roles.has('scheduler') ? startScheduler({ db, redis, namespace: ns, logger }, jobs) : undefined;
 
   const app = createApp({
@@ -229,6 +235,7 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
       await relay?.drain().catch(() => 0);
       await relay?.stop();
       await broker?.close().catch(() => {});
+      for (const sender of senders.values()) sender.close();
       redis.disconnect();
       await db.end();
       logger.info('hub stopped');

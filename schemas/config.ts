@@ -189,6 +189,25 @@ export const configSchema = {
       additionalProperties: false,
       required: ['templates'],
       properties: {
+        /** templates by name and locale (`en`, `zh-TW`, `zh-CN`…), over the built-in ones */
+        localized: {
+          type: 'object',
+          additionalProperties: {
+            type: 'object',
+            additionalProperties: {
+              type: 'object', additionalProperties: false, required: ['subject', 'body'],
+              properties: { subject: { type: 'string' }, body: { type: 'string' }, sms: { type: 'string' } },
+            },
+          },
+        },
+        /** where email goes out (SMTP; the password from SMTP_PASSWORD) */
+        email: {
+          type: 'object', additionalProperties: false, required: ['host', 'port', 'from'],
+          properties: { host: { type: 'string' }, port: { type: 'integer', minimum: 1, maximum: 65535 }, from: { type: 'string' }, secure: { type: 'boolean' }, user: { type: 'string' } },
+        },
+        /** the SMS and push providers' APIs (keys from SMS_API_KEY, PUSH_API_KEY) */
+        sms: { type: 'object', additionalProperties: false, required: ['baseUrl'], properties: { baseUrl: { type: 'string', pattern: '^https?://' } } },
+        push: { type: 'object', additionalProperties: false, required: ['baseUrl'], properties: { baseUrl: { type: 'string', pattern: '^https?://' } } },
         templates: {
           type: 'object',
           additionalProperties: {

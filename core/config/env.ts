@@ -36,7 +36,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): HubEnv {
   if (problems.length > 0) throw new Error(`invalid environment:\n  - ${problems.join('\n  - ')}`);
   const secrets: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
-    if (value?.trim() && /_(WEBHOOK_SECRET|HMAC_KEY|SECRET|API_TOKEN|API_KEY|WEBHOOK_ID|CERT_PEM|KEY_PEM)$/.test(name)) secrets[name] = value.trim();
+    if (value?.trim() && /_(WEBHOOK_SECRET|HMAC_KEY|SECRET|API_TOKEN|API_KEY|WEBHOOK_ID|CERT_PEM|KEY_PEM|PASSWORD)$/.test(name)) secrets[name] = value.trim();
   }
   return {
     amqpUrl: read('AMQP_URL') ?? 'amqp://guest:guest@127.0.0.1:5672',

@@ -30,6 +30,8 @@ export const stageBindings = {
   tracking: ['tracking.received'],
   // events warehouses post by HTTP instead of publishing them
   'warehouse-webhooks': ['warehouse.event_received'],
+  // what customers are told, by email, SMS or push
+  notifications: ['customer.notification_requested'],
 } as const;
 export type Stage = keyof typeof stageBindings;
 

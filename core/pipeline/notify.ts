@@ -26,7 +26,7 @@ export function notification(record: OrderRecord, template: string, extra: { rea
   return [{
     type: 'customer.notification_requested',
     // the name too: the templates greet the customer ({{customerName}})
-    data: { orderId: record.id, orderNumber: record.orderNumber, template, to, customerName: record.order.customer.name ?? null, ...extra },
+    data: { orderId: record.id, orderNumber: record.orderNumber, template, to, customerName: record.order.customer.name ?? null, locale: record.order.customer.locale ?? null, ...extra },
   }];
 }
 

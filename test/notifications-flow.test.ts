@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signOwnChannelPayload } from '../connectors/website.ts';
+import { loadConfig } from '../core/config/business.ts';
+import { defaultConfigPath } from '../core/config/env.ts';
+import { startHub, type Hub } from '../core/hub.ts';
+import type { CanonicalOrder } from '../schemas/canonical-order.ts';
+import { adminToken, eventually, quietLogger, removeNamespace, testEnv, testNamespace } from './support/env.ts';
+import { settled } from './support/hub.ts';
+import { anOrder, orderLine, shippingAddress } from './support/orders.ts';
+import { startSmtpSink, type SmtpSink } from './support/smtp-sink.ts';
+
+// Customers are told through the real hub, by email into a real SMTP server on loopback: in
+// their language, once each, and every send is on the order's timeline.
+const secret = 'web-notify';
+const namespace = testNamespace('notify');
+const env = testEnv(namespace, { WEBSITE_WEBHOOK_SECRET: secret });
+let hub: Hub;
+let smtp: SmtpSink;
+
+beforeAll(async () => {
+  smtp = await startSmtpSink();
+  const config = loadConfig(defaultConfigPath);
+  config.notifications = { ...config.notifications, email: { host: smtp.host, port: smtp.port, from: 'orders@shop.example' } };
+  hub = await startHub(env, { roles: ['worker'], logger: quietLogger(), config, retry: { delaysMs: [100, 300], maxAttempts: 3 } });
+});
+afterAll(async () => {
+  await hub?.stop();
+  await smtp?.close();
+  await removeNamespace(env, hub?.topology);
+});
+
+let n = 0;
+async function send(order: CanonicalOrder, eventId = `n-${++n}`): Promise<void> {
+  const body = JSON.stringify({ ...order, channel: 'website' });
+  const response = await hub.app.request('/webhooks/orders/website', {
+    method: 'POST', body,
+    headers: { 'content-type': 'application/json', 'x-hub-signature': signOwnChannelPayload(body, secret, Math.floor(Date.now() / 1000)), 'x-hub-event-id': eventId, 'x-hub-topic': 'order.created' },
+  });
+  expect(response.status).toBe(200);
+  await settled(hub);
+}
+const kentucky = shippingAddress('US', 'KY', { postalCode: '40202' });
+const mailsTo = (address: string) => smtp.messages.filter((m) => m.envelope.to.includes(address));
+
+describe('customer notifications', () => {
+  it('the confirmation arrives in the customer\'s language, Traditional Chinese, once', async () => {
+    const order = anOrder({ externalId: 'TW-1', shippingAddress: kentucky, lines: [orderLine('SKU2006-001', 1)], customer: { id: null, email: 'mei@example.tw', phone: null, name: '王小美', locale: 'zh-TW' } });
+    await send(order);
+    await send(order, 'n-again'); // the same order again under another event id: no second order, no second mail
+    const mails = await eventually(async () => (mailsTo('mei@example.tw').length > 0 ? mailsTo('mei@example.tw') : undefined), 10_000, 'the email');
+    await settled(hub);
+    expect(mails).toHaveLength(1);
+    expect(mails[0]!.parsed.subject).toMatch(/^訂單 HUB-\d{8}-\d{8} 已確認$/);
+    expect(mails[0]!.parsed.text).toContain('感謝您的訂購');
+    expect(mails[0]!.parsed.text).not.toContain('订单'); // never Simplified for a zh-TW reader
+    const list = (await (await hub.app.request('/api/orders?channel=website&externalId=TW-1', { headers: { authorization: `Bearer ${adminToken}` } })).json()) as { items: { id: string }[] };
+    const detail = (await (await hub.app.request(`/api/orders/${list.items[0]!.id}`, { headers: { authorization: `Bearer ${adminToken}` } })).json()) as { timeline: { type: string; reason: string }[] };
+    expect(detail.timeline.filter((e) => e.type === 'notification.sent')).toEqual([expect.objectContaining({ reason: expect.stringContaining('mei@example.tw') })]);
+  });
+
+  it('English for an unknown locale; a rejection names the remedy; HTML is escaped', async () => {
+    const credit = { method: 'store_credit' as const, provider: null, status: 'paid' as const };
+    await send(anOrder({ externalId: 'REJ-1', payment: credit, shippingAddress: kentucky, lines: [orderLine('SKU2006-001', 1)], customer: { id: null, email: 'bob@example.com', phone: null, name: '<script>x</script>', locale: 'xx-YY' } }));
+    const [mail] = await eventually(async () => (mailsTo('bob@example.com').length > 0 ? mailsTo('bob@example.com') : undefined), 10_000, 'the email');
+    expect(mail!.parsed.subject).toMatch(/could not be accepted/i);
+    expect(mail!.parsed.text).toMatch(/another payment method/i);
+    expect(String(mail!.parsed.html)).not.toContain('<script>');
+  });
+
+  it('a recipient the mail server refuses for good is recorded as failed, on the timeline, not retried forever', async () => {
+    smtp.rejectRecipients(550);
+    await send(anOrder({ externalId: 'BOUNCE-1', shippingAddress: kentucky, lines: [orderLine('SKU2006-001', 1)], customer: { id: null, email: 'nobody@example.com', phone: null, name: 'N', locale: 'en' } }));
+    smtp.rejectRecipients(null);
+    const { rows } = await hub.db.query(`SELECT status, error FROM notifications WHERE recipient = 'nobody@example.com'`);
+    expect(rows).toEqual([expect.objectContaining({ status: 'failed' })]);
+  });
+});
