@@ -414,6 +414,12 @@ const published: Record<string, EventSpec> = {
       },
     }],
   },
+  'shipment.requested': {
+    summary: "A released shipment for a carrier that books from a queue: the same data as its fulfilment request",
+    description: 'Only for carriers with `integration: queue`. Routed to `shipment.requested.<carrier>`, so it lands in `{ns}.out.carrier.<carrier>`; tracking comes back on `POST /webhooks/carriers/<carrier>`.',
+    routingKey: 'shipment.requested.{code}',
+    data: schema('FulfillmentRequest'),
+  },
   'fulfillment.cancel_requested': {
     summary: 'Stop the shipment of an order cancelled after release; answer with fulfillment.cancelled or fulfillment.cancel_refused',
     description: 'Routed to `fulfillment.cancel_requested.<warehouse>`, so it lands in `{ns}.out.warehouse.<warehouse>`.',
@@ -562,7 +568,7 @@ for (const stage of Object.keys(stageDescriptions) as Stage[]) {
 }
 
 // Fulfilment work for the warehouses: everything routed `fulfillment.*.<code>`.
-const toWarehouses = Object.entries(published).filter(([, spec]) => spec.routingKey?.endsWith('.{code}')).map(([type]) => type);
+const toWarehouses = Object.entries(published).filter(([type, spec]) => type.startsWith('fulfillment.') && spec.routingKey?.endsWith('.{code}')).map(([type]) => type);
 addChannel('out.warehouse', {
   address: '{ns}.out.warehouse.{code}',
   title: 'Fulfilment work for warehouse {code}',
@@ -579,6 +585,20 @@ addChannel('out.warehouse', {
   },
 });
 receive('push.warehouse', 'out.warehouse', 'Push to an HTTP warehouse', "Only for warehouses with `integration: http`: each request is pushed to the warehouse's WMS; what it cannot take now is retried through the wait queues, what it refuses for good is parked.", toWarehouses);
+
+// Shipments for carriers that book from a queue.
+addChannel('out.carrier', {
+  address: '{ns}.out.carrier.{code}',
+  title: 'Shipments for carrier {code}',
+  description: 'Only for carriers with `integration: queue`: each shipment released to the carrier, for it to book (label, tracking number). Tracking comes back on `POST /webhooks/carriers/{code}`.',
+  messages: messageRefs(['shipment.requested']),
+  bindings: {
+    amqp: {
+      is: 'queue', queue: queue('{ns}.out.carrier.{code}'), 'x-arguments': { ...quorum },
+      'x-bindings': [{ exchange: '{ns}.events', routingKey: 'shipment.*.{code}' }], bindingVersion: '0.3.0',
+    },
+  },
+});
 
 // What warehouses tell the hub.
 const warehouseEventTypes = Object.keys(fromWarehouses);

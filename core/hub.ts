@@ -132,6 +132,15 @@ function scheduledJobs(deps: { db: Db; namespace: string; config: HubConfig; sec
   return jobs;
 }
 
+/** The broker topology a hub with this config declares (tests and the demo remove it with it). */
+export function topologyFor(namespace: string, config: HubConfig): Topology {
+  return hubTopology(namespace, {
+    retryDelaysMs: config.retry.delaysMs,
+    warehouses: config.warehouses.map((w) => w.code),
+    carriers: config.carriers.filter((c) => c.integration === 'queue').map((c) => c.code),
+  });
+}
+
 /**
  * The composition root: reads nothing from the environment itself (that is `readEnv`),
  * builds every dependency once, and starts the roles asked for. Startup is ordered so that
@@ -151,7 +160,7 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
   await seedReferenceData(db, config);
   const redis = createRedis(env.redisUrl);
   const metrics = createMetrics({ db, defaultMetrics: options.logger === undefined });
-  const topology = hubTopology(ns, { retryDelaysMs: config.retry.delaysMs, warehouses: config.warehouses.map((w) => w.code) });
+  const topology = topologyFor(ns, config);
 
   const channels = new Map<string, Channel>();
   for (const channel of config.channels) {

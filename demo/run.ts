@@ -14,8 +14,8 @@ import { loadConfig } from '../core/config/business.ts';
 import { dropSchema } from '../core/db/migrate.ts';
 import { createPool } from '../core/db/pool.ts';
 import { deleteTopology } from '../core/messaging/broker.ts';
-import { hubTopology, names } from '../core/messaging/topology.ts';
-import { startHub } from '../core/hub.ts';
+import { names } from '../core/messaging/topology.ts';
+import { startHub, topologyFor } from '../core/hub.ts';
 import { easypostDelivered, ownChannelDelivery, shopifyDelivery, startAmazonMarketplace, wmsEvents, woocommerceDelivery, type DemoOrder, type Delivery } from './channels.ts';
 
 const { values } = parseArgs({
@@ -67,7 +67,7 @@ if (!values['keep-data']) {
   const db = createPool(env.databaseUrl, ns, 1);
   await dropSchema(db, ns);
   await db.end();
-  await deleteTopology(env.amqpUrl, hubTopology(ns, { retryDelaysMs: config.retry.delaysMs, warehouses: config.warehouses.map((w) => w.code) })).catch(() => {});
+  await deleteTopology(env.amqpUrl, topologyFor(ns, config)).catch(() => {});
 }
 
 const hub = await startHub(env, { logger: pino({ level: env.logLevel, base: { ns } }), port: process.env.PORT ? env.port : 0, config });

@@ -96,6 +96,7 @@ export const openApiDocument = {
         },
       },
     },
+    '/asyncapi.json': { get: { summary: "The AsyncAPI 3.0 description of the hub's RabbitMQ exchanges, queues and messages", responses: { 200: json({ type: 'object' }) } } },
     '/health': { get: { summary: 'The process is up', responses: { 200: json({ type: 'object' }) } } },
     '/ready': { get: { summary: 'Postgres, Redis and RabbitMQ reachable', responses: { 200: json({ type: 'object' }), 503: json({ type: 'object' }, 'not ready') } } },
     '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format', content: { 'text/plain': {} } } } } },

@@ -268,7 +268,7 @@ function warehouseEventProblems(body: Buffer, code: string): { ok: true } | { ok
   const event = parseCloudEvent(body);
   if ('problem' in event) return { ok: false, problems: [{ path: '/', message: event.problem }] };
   if (event.data.warehouse !== undefined && event.data.warehouse !== code) {
-    return { ok: false, problems: [{ path: '/data/warehouse', message: `is "${String(event.data.warehouse)}", but this is the endpoint of ${code}` }] };
+    return { ok: false, problems: [{ path: '/data/warehouse', message: `is ${JSON.stringify(event.data.warehouse)}, but this is the endpoint of ${code}` }] };
   }
   return { ok: true };
 }

@@ -173,6 +173,8 @@ export const configSchema = {
           },
           /** countries it delivers to; empty means everywhere */
           regions: { type: 'array', items: country },
+          /** `queue`: the hub sends each shipment to `<ns>.out.carrier.<code>` for the carrier to book */
+          integration: { type: 'string', enum: ['tracking_only', 'queue'] },
         },
       },
     },

@@ -243,7 +243,7 @@ function documentedQueue(name: string) {
 }
 
 const TOPOLOGY_NS = 'ns';
-const topology = hubTopology(TOPOLOGY_NS, { retryDelaysMs: [1000, 5000], warehouses: ['w1'] });
+const topology = hubTopology(TOPOLOGY_NS, { retryDelaysMs: [1000, 5000], warehouses: ['w1'], carriers: ['c1'] });
 const asStrings = (values: Record<string, unknown>) => Object.fromEntries(Object.entries(values).map(([k, v]) => [k, String(v)]));
 const sortBindings = (bindings: { exchange: string; routingKey: string }[]) =>
   [...bindings].sort((a, b) => `${a.exchange} ${a.routingKey}`.localeCompare(`${b.exchange} ${b.routingKey}`));

@@ -550,7 +550,7 @@ describe('validationChange', () => {
       timeline: { type: 'order.validated', reason: 'passed validation; USD 50.00 of store credit to hold', data: { creditHold: 5_000, currency: 'USD' } },
       emit: [
         { type: 'order.validated', data: { orderId: record.id, orderNumber: record.orderNumber, creditHold: 5_000, currency: 'USD' } },
-        { type: 'customer.notification_requested', data: { orderId: record.id, orderNumber: record.orderNumber, template: 'order_confirmed', to, customerName: 'Ada' } },
+        { type: 'customer.notification_requested', data: { orderId: record.id, orderNumber: record.orderNumber, template: 'order_confirmed', to, customerName: 'Ada', locale: 'en' } },
       ],
     });
     expect(validationChange(record, { verdict: 'valid', creditHold: null }).emit[0]).toEqual({
@@ -566,7 +566,7 @@ describe('validationChange', () => {
     expect(notificationsOf(change)).toEqual([{
       type: 'customer.notification_requested',
       data: {
-        orderId: record.id, orderNumber: record.orderNumber, template: 'order_rejected', to, customerName: 'Ada', reason: verdict.reason, remedies: ['another_payment_method'],
+        orderId: record.id, orderNumber: record.orderNumber, template: 'order_rejected', to, customerName: 'Ada', locale: 'en', reason: verdict.reason, remedies: ['another_payment_method'],
       },
     }]);
   });
@@ -596,7 +596,7 @@ describe('validationChange', () => {
     const [notification] = notificationsOf(validationChange(record, verdict));
     // then the customer hears of the postal code only
     expect(notification?.data).toEqual({
-      orderId: record.id, orderNumber: record.orderNumber, template: 'address_check', to, customerName: 'Ada',
+      orderId: record.id, orderNumber: record.orderNumber, template: 'address_check', to, customerName: 'Ada', locale: 'en',
       reason: 'the postal code "NOPE" does not look right (for example SW1A 1AA)', remedies: ['correct_address'],
     });
     const missing = validationChange(record, validate(order({ shippingAddress: null })));

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPool } from '../core/db/pool.ts';
-import { hubTopology } from '../core/messaging/topology.ts';
+import { topologyFor } from '../core/hub.ts';
 import { loadConfig } from '../core/config/business.ts';
 import { defaultConfigPath } from '../core/config/env.ts';
 import { adminToken, eventually, removeNamespace, shopifySecret, testEnv, testNamespace } from './support/env.ts';
@@ -17,7 +17,7 @@ let child: ChildProcess | undefined;
 
 afterAll(async () => {
   child?.kill('SIGKILL');
-  await removeNamespace(env, hubTopology(namespace, { retryDelaysMs: config.retry.delaysMs, warehouses: config.warehouses.map((w) => w.code) }));
+  await removeNamespace(env, topologyFor(namespace, config));
 });
 
 describe('hub start', () => {

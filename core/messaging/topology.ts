@@ -38,6 +38,8 @@ export type Stage = keyof typeof stageBindings;
 export interface TopologyOptions {
   retryDelaysMs: readonly number[];
   warehouses: readonly string[];
+  /** carriers that take their shipments from a queue */
+  carriers?: readonly string[];
   /** broker-side cap on redeliveries of one message (consumer crashes, nacks) */
   deliveryLimit?: number;
 }
@@ -50,6 +52,7 @@ export const names = (ns: string) => ({
   stage: (stage: Stage) => `${ns}.stage.${stage}`,
   wait: (delayMs: number) => `${ns}.wait.${delayMs}`,
   warehouse: (code: string) => `${ns}.out.warehouse.${code}`,
+  carrier: (code: string) => `${ns}.out.carrier.${code}`,
   /** where warehouse systems send their events (CloudEvents, published to this queue) */
   warehouseEvents: `${ns}.in.warehouse-events`,
 });
@@ -88,6 +91,11 @@ export function hubTopology(ns: string, options: TopologyOptions): Topology {
       // Not a work queue: dead-lettering from here would feed the parking exchange again.
       { name: n.parkingAudit, arguments: { ...quorum, 'x-delivery-limit': 1000 }, bindings: [{ exchange: n.parking, routingKey: '' }] },
       workQueue(n.warehouseEvents, []),
+      ...(options.carriers ?? []).map((code) => ({
+        name: n.carrier(code),
+        arguments: { ...quorum },
+        bindings: [{ exchange: n.events, routingKey: `shipment.*.${code}` }],
+      })),
       ...options.warehouses.map((code) => ({
         name: n.warehouse(code),
         arguments: { ...quorum },

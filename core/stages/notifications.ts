@@ -14,7 +14,7 @@ import type { StageContext } from './context.ts';
 
 /** The templates in force: built-in, then the config's (English) ones, then its localized ones. */
 export function templatesOf(config: HubConfig): Templates {
-  return mergeTemplates(defaultTemplates, templatesFromConfig(config.notifications.templates), (config.notifications.localized ?? {}) as Templates);
+  return mergeTemplates(defaultTemplates, templatesFromConfig(config.notifications.templates), config.notifications.localized ?? {});
 }
 
 /** A sender per channel the config and the environment make available. */

@@ -169,6 +169,12 @@ export function releaseStage(ctx: StageContext): Handler {
     });
     const change = releaseChange(record, shipments, now);
     if (!change) return ack('nothing to release');
+    // Carriers that book from a queue get each shipment released to them.
+    const queued = new Set(ctx.config.carriers.filter((c) => c.integration === 'queue').map((c) => c.code));
+    for (const request of change.emit.filter((e) => e.type === 'fulfillment.requested')) {
+      const carrier = typeof request.data.carrier === 'string' ? request.data.carrier : '';
+      if (queued.has(carrier)) change.emit.push({ type: 'shipment.requested', routingKey: `shipment.requested.${carrier}`, data: { ...request.data } });
+    }
     await applyOrderChange(tx, ctx, record, change, { stage: 'release', messageId: event.id });
     await markShipmentsRequested(tx, record.id);
     return ack();
