@@ -13,6 +13,8 @@ import { stockChanged } from '../core/stages/stock.ts';
 import { findOrders, getOrderSummary, lockOrder, orderTimeline } from '../core/db/sql/orders.ts';
 import { compareSettlement, parseAdyenSettlementDetails, parseStripeBalanceTransactions, type Discrepancy } from '../core/pipeline/settlement.ts';
 import { providerLedger } from '../core/db/sql/payments.ts';
+import { customerKey } from '../core/db/sql/credit.ts';
+import { quietHoursProblem, type QuietHours } from '../core/notify/preferences.ts';
 import { openException } from '../core/db/sql/exceptions.ts';
 import { sopFor } from '../core/config/business.ts';
 import { jsonb } from '../core/db/jsonb.ts';
@@ -132,6 +134,20 @@ const validatePayment = ajv.compile<PaymentBody>({
   },
 } satisfies JSONSchemaType<PaymentBody>);
 
+interface PreferencesBody { channels: ('email' | 'sms' | 'push')[]; locale?: string | null; quietHours?: { start: string; end: string; timeZone: string } | null }
+const hhmm = { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' } as const;
+const validatePreferences = ajv.compile<PreferencesBody>({
+  type: 'object', additionalProperties: false, required: ['channels'],
+  properties: {
+    channels: { type: 'array', uniqueItems: true, maxItems: 3, items: { type: 'string', enum: ['email', 'sms', 'push'] } },
+    locale: { type: 'string', pattern: '^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$', nullable: true },
+    quietHours: {
+      type: 'object', additionalProperties: false, required: ['start', 'end', 'timeZone'], nullable: true,
+      properties: { start: hhmm, end: hhmm, timeZone: { type: 'string', minLength: 1, maxLength: 64 } },
+    },
+  },
+} satisfies JSONSchemaType<PreferencesBody>);
+
 /** The operator API (behind bearer auth). Lists answer `{ items: [...] }`. */
 export function apiRoutes(deps: { db: Db; logger: Logger; ctx: StageContext }): Hono {
   const app = new Hono();
@@ -171,6 +187,25 @@ export function apiRoutes(deps: { db: Db; logger: Logger; ctx: StageContext }): 
       await appendAudit(tx, { actor: 'admin', action: 'payment.record', target: `order:${id}`, detail: { ...body } });
     });
     return c.json({ orderId: id, status: 'accepted' }, 202);
+  });
+
+  // How and when a customer wants to be told: channels, language, quiet hours.
+  app.put('/customers/:email/preferences', async (c) => {
+    const body = await readBody(c, validatePreferences);
+    const key = customerKey(c.req.param('email'));
+    if (!key || !/^[^\s@]+@[^\s@]+$/.test(key)) throw badRequest('invalid_email', 'the path must name the customer by email');
+    if (body.quietHours) {
+      const problem = quietHoursProblem(body.quietHours as QuietHours);
+      if (problem) throw badRequest('invalid_quiet_hours', problem);
+    }
+    await withTransaction(db, async (tx) => {
+      await tx.query(
+        `INSERT INTO customer_preferences (customer_key, channels, locale, quiet_hours) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (customer_key) DO UPDATE SET channels = EXCLUDED.channels, locale = EXCLUDED.locale, quiet_hours = EXCLUDED.quiet_hours, updated_at = now()`,
+        [key, body.channels, body.locale ?? null, body.quietHours ? jsonb(body.quietHours) : null]);
+      await appendAudit(tx, { actor: 'admin', action: 'customer.preferences', target: `customer:${key}`, detail: { ...body } });
+    });
+    return c.json({ customer: key, channels: body.channels, locale: body.locale ?? null, quietHours: body.quietHours ?? null });
   });
 
   // An operator's choice of warehouse or carrier, replacing the automatic one before release.

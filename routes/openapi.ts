@@ -130,6 +130,14 @@ export const openApiDocument = {
         responses: { 202: json({ type: 'object' }, 'recorded by the pipeline'), 400: problemResponse('invalid body'), 404: problemResponse('no such order'), ...unauthorized },
       },
     },
+    '/api/customers/{email}/preferences': {
+      put: {
+        security: auth, summary: "How and when a customer is told: channels, language, quiet hours",
+        parameters: [{ name: 'email', in: 'path', required: true, schema: { type: 'string' } }],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['channels'], properties: { channels: { type: 'array', items: { enum: ['email', 'sms', 'push'] } }, locale: { type: 'string' }, quietHours: { type: 'object' } } } } } },
+        responses: { 200: json({ type: 'object' }), 400: problemResponse('invalid body'), ...unauthorized },
+      },
+    },
     '/api/orders/{id}/allocation': {
       post: {
         security: auth, summary: 'Override the warehouse and/or carrier of an order not yet released',

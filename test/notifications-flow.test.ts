@@ -67,6 +67,21 @@ describe('customer notifications', () => {
     expect(String(mail!.parsed.html)).not.toContain('<script>');
   });
 
+  it('the customer\'s own preferences win: Simplified Chinese chosen through the API, whatever the order says', async () => {
+    const put = await hub.app.request('/api/customers/Li.Lei@Example.cn/preferences', {
+      method: 'PUT', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ channels: ['email'], locale: 'zh-CN', quietHours: { start: '22:00', end: '07:00', timeZone: 'Asia/Shanghai' } }),
+    });
+    expect(put.status).toBe(200);
+    const bad = await hub.app.request('/api/customers/li.lei@example.cn/preferences', {
+      method: 'PUT', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ channels: ['fax'] }),
+    });
+    expect(bad.status).toBe(400);
+    await send(anOrder({ externalId: 'CN-1', shippingAddress: kentucky, lines: [orderLine('SKU2006-001', 1)], customer: { id: null, email: 'li.lei@example.cn', phone: null, name: '李雷', locale: 'en' } }));
+    const [mail] = await eventually(async () => (mailsTo('li.lei@example.cn').length > 0 ? mailsTo('li.lei@example.cn') : undefined), 10_000, 'the email');
+    expect(mail!.parsed.subject).toMatch(/^订单 HUB-\d{8}-\d{8} 已确认$/);
+  });
+
   it('a recipient the mail server refuses for good is recorded as failed, on the timeline, not retried forever', async () => {
     smtp.rejectRecipients(550);
     await send(anOrder({ externalId: 'BOUNCE-1', shippingAddress: kentucky, lines: [orderLine('SKU2006-001', 1)], customer: { id: null, email: 'nobody@example.com', phone: null, name: 'N', locale: 'en' } }));

@@ -96,6 +96,8 @@ describe('a Stripe payment before its WooCommerce order', () => {
     expect(stripeApi.refundsCreated).toBe(1);
     expect(stripeApi.requests.filter((r) => r.path === '/v1/refunds').every((r) => r.idempotencyKey?.startsWith(`refund:${id}:`))).toBe(true);
     expect(detail.timeline.map((e) => e.type)).toContain('refund.requested');
+    const { rows: told } = await hub.db.query(`SELECT body FROM outbox WHERE routing_key = 'customer.notification_requested' AND body->'data'->>'template' = 'refund_issued' AND body->'data'->>'orderId' = $1`, [id]);
+    expect(told[0]?.body.data).toMatchObject({ amount: '29.35', currency: 'USD' });
     const { rows } = await hub.db.query(`SELECT status, amount, provider_refund_id FROM refunds WHERE order_id = $1`, [id]);
     expect(rows).toEqual([expect.objectContaining({ status: 'succeeded', amount: 2935, provider_refund_id: expect.stringMatching(/^re_/) })]);
   });

@@ -7,6 +7,8 @@ import { ledgerOf } from '../db/sql/payments.ts';
 import type { Handler } from '../messaging/consume.ts';
 import { ack, retry } from '../messaging/decision.ts';
 import { applyOrderChange } from './apply.ts';
+import { notification } from '../pipeline/notify.ts';
+import { formatMinorUnits } from '../money.ts';
 import type { StageContext } from './context.ts';
 
 /** Captured minus refunded, per provider payment, in the order's currency. */
@@ -57,7 +59,10 @@ export function refundsStage(ctx: StageContext, clients: ReadonlyMap<string, Ref
         await tx.query(`UPDATE refunds SET status = $2, provider_refund_id = $3, updated_at = now() WHERE id = $1`, [key, result.status, result.refundId]);
         await applyOrderChange(tx, ctx, record, {
           timeline: { type: 'refund.requested', reason: `${p.provider} refund of ${amount} ${record.order.currency} (${result.status})`, data: { refundId: result.refundId, key } },
-          emit: [{ type: 'refund.requested', data: { orderId: record.id, orderNumber: record.orderNumber, provider: p.provider, amount, currency: record.order.currency, refundId: result.refundId } }],
+          emit: [
+            { type: 'refund.requested', data: { orderId: record.id, orderNumber: record.orderNumber, provider: p.provider, amount, currency: record.order.currency, refundId: result.refundId } },
+            ...notification(record, 'refund_issued', { amount: formatMinorUnits(amount, record.order.currency), currency: record.order.currency, occurrence: key }),
+          ],
         }, { stage: 'refunds', messageId: `${event.id}:${key}` });
       } else if (result.retryable) {
         // Rolls back this attempt; the same key next time, so no second refund.
