@@ -14,7 +14,7 @@ import { findOrders, getOrderSummary, lockOrder, orderTimeline } from '../core/d
 import { compareSettlement, parseAdyenSettlementDetails, parseStripeBalanceTransactions, type Discrepancy } from '../core/pipeline/settlement.ts';
 import { providerLedger } from '../core/db/sql/payments.ts';
 import { customerKey } from '../core/db/sql/credit.ts';
-import { quietHoursProblem, type QuietHours } from '../core/notify/preferences.ts';
+import { quietHoursProblem } from '../core/notify/preferences.ts';
 import { openException } from '../core/db/sql/exceptions.ts';
 import { sopFor } from '../core/config/business.ts';
 import { jsonb } from '../core/db/jsonb.ts';
@@ -195,7 +195,7 @@ export function apiRoutes(deps: { db: Db; logger: Logger; ctx: StageContext }): 
     const key = customerKey(c.req.param('email'));
     if (!key || !/^[^\s@]+@[^\s@]+$/.test(key)) throw badRequest('invalid_email', 'the path must name the customer by email');
     if (body.quietHours) {
-      const problem = quietHoursProblem(body.quietHours as QuietHours);
+      const problem = quietHoursProblem(body.quietHours);
       if (problem) throw badRequest('invalid_quiet_hours', problem);
     }
     await withTransaction(db, async (tx) => {
