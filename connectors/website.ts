@@ -1,5 +1,4 @@
-import { createHmac } from 'node:crypto';
-import { matchesTimestampedHmac } from './signatures.ts';
+import { HUB_SIGNATURE_TOLERANCE_SECONDS, signHubPayload, verifyHubSignature } from './signatures.ts';
 import type { CanonicalOrder } from '../schemas/canonical-order.ts';
 import { at, createReader, type At, type Reader } from './reader.ts';
 import type { InboundDelivery, InboundRequest, NormalizeResult, OrderConnector, OrderIntent } from './types.ts';
@@ -11,7 +10,7 @@ import type { InboundDelivery, InboundRequest, NormalizeResult, OrderConnector, 
  */
 
 /** How far a signed timestamp may be from the hub's clock, either way, in seconds. */
-export const SIGNATURE_TOLERANCE_SECONDS = 300;
+export const SIGNATURE_TOLERANCE_SECONDS = HUB_SIGNATURE_TOLERANCE_SECONDS;
 
 /** What each `X-Hub-Topic` asks of the order. Every topic delivers the full order. */
 export const OWN_CHANNEL_TOPICS = {
@@ -28,9 +27,6 @@ export const OWN_CHANNEL_TOPICS = {
 const DELIVERY_FIELDS: readonly string[] = ['updatedAt', 'cancelReason'];
 
 const MAX_CANCEL_REASON_LENGTH = 1000;
-// A hostile header costs at most this many comparisons; rotation needs two.
-const MAX_SIGNATURES = 8;
-const MAX_SIGNATURE_HEADER_LENGTH = 2048;
 
 export type ClientPlatform = 'ios' | 'android' | 'web' | 'other';
 
@@ -63,16 +59,7 @@ export function ownChannelConnector({ channel, secretName, clientPlatforms = und
      * {@link SIGNATURE_TOLERANCE_SECONDS} from `now`, either way.
      */
     verify(request: InboundRequest, secret: string, now: Date): boolean {
-      const header = request.headers['x-hub-signature'];
-      // An unset secret must not turn into "anyone who signs with the empty key".
-      if (!header || !secret) return false;
-      const parsed = parseSignatureHeader(header);
-      if (parsed === null) return false;
-      const nowSeconds = Math.floor(now.getTime() / 1000);
-      if (!Number.isFinite(nowSeconds) || Math.abs(nowSeconds - Number(parsed.timestamp)) > SIGNATURE_TOLERANCE_SECONDS) {
-        return false;
-      }
-      return matchesTimestampedHmac(request.rawBody, secret, parsed.timestamp, parsed.signatures);
+      return verifyHubSignature(request, secret, now);
     },
 
     describe(request: InboundRequest): InboundDelivery {
@@ -137,45 +124,10 @@ export const app: OrderConnector = ownChannelConnector({
  * @throws RangeError when `timestamp` is not a whole number of seconds or `secret` is empty
  */
 export function signOwnChannelPayload(body: string, secret: string, timestamp: number): string {
-  if (!Number.isSafeInteger(timestamp) || timestamp < 0) throw new RangeError(`timestamp must be unix seconds, got ${timestamp}`);
-  if (secret === '') throw new RangeError('the signing secret is empty');
-  const signature = createHmac('sha256', secret).update(`${timestamp}.${body}`, 'utf8').digest('hex');
-  return `t=${timestamp},v1=${signature}`;
+  return signHubPayload(body, secret, timestamp);
 }
 
-interface SignatureHeader {
-  /** exactly as sent: it is part of the signed string */
-  timestamp: string;
-  signatures: Buffer[];
-}
 
-/**
- * `t=<digits>,v1=<64 hex>[,v1=<64 hex>…]`, spaces around items allowed. Other schemes
- * (`v0=`, a future `v2=`) are skipped so a sender can add one before the hub checks it;
- * anything else malformed refuses the whole header.
- */
-function parseSignatureHeader(header: string): SignatureHeader | null {
-  if (header.length > MAX_SIGNATURE_HEADER_LENGTH) return null;
-  let timestamp: string | null = null;
-  const signatures: Buffer[] = [];
-  for (const item of header.split(',')) {
-    const separator = item.indexOf('=');
-    if (separator <= 0) return null;
-    const key = item.slice(0, separator).trim();
-    const value = item.slice(separator + 1).trim();
-    if (key === 't') {
-      if (timestamp !== null || !/^\d{1,12}$/.test(value)) return null;
-      timestamp = value;
-    } else if (key === 'v1') {
-      if (!/^[0-9a-fA-F]{64}$/.test(value)) return null;
-      signatures.push(Buffer.from(value, 'hex'));
-    } else if (!/^[a-z][a-z0-9]{0,15}$/.test(key)) {
-      return null;
-    }
-  }
-  if (timestamp === null || signatures.length === 0 || signatures.length > MAX_SIGNATURES) return null;
-  return { timestamp, signatures };
-}
 
 /**
  * The hub maps SKUs over `lines` before its schema check, so they must at least be an array

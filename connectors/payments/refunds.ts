@@ -1,4 +1,5 @@
 import { HubError } from '../../core/errors.ts';
+import { describeError, parseJson, retryAfterMs } from '../http.ts';
 
 /**
  * Refunds through a payment provider's API, made safe to repeat.
@@ -337,30 +338,6 @@ function final(retryable: boolean, code: RefundFailureCode, message: string): Ou
 
 function failure(retryable: boolean, code: RefundFailureCode, message: string, retryAfterMs?: number): RefundResult {
   return retryAfterMs === undefined ? { ok: false, retryable, code, message } : { ok: false, retryable, code, message, retryAfterMs };
-}
-
-/** `Retry-After` as seconds or an HTTP date, in milliseconds from `now`. */
-function retryAfterMs(header: string | null, now: Date): number | null {
-  if (header === null || header.trim() === '') return null;
-  const text = header.trim();
-  if (/^\d+(\.\d+)?$/.test(text)) return Math.ceil(Number(text) * 1000);
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? null : Math.max(0, at - now.getTime());
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return null;
-  }
-}
-
-function describeError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  if (error.name === 'TimeoutError') return 'timed out';
-  const cause = error.cause instanceof Error ? `: ${(error.cause as Error & { code?: string }).code ?? error.cause.message}` : '';
-  return `${error.message}${cause}`;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -1,5 +1,6 @@
 import { HubError } from '../../core/errors.ts';
 import type { CloudEvent } from '../../core/messaging/cloudevent.ts';
+import { describeError, parseJson, retryAfterMs } from '../http.ts';
 
 /**
  * Fulfilment work pushed to a warehouse system (WMS) over HTTP, for warehouses that do not
@@ -335,15 +336,6 @@ function retryLater(message: string, retryAfterMs: number | undefined): PushResu
   return retryAfterMs === undefined ? { ok: false, retryable: true, message } : { ok: false, retryable: true, message, retryAfterMs };
 }
 
-/** `Retry-After` as seconds or an HTTP date, in milliseconds from `now`. */
-function retryAfterMs(header: string | null, now: Date): number | null {
-  if (header === null || header.trim() === '') return null;
-  const text = header.trim();
-  if (/^\d+(\.\d+)?$/.test(text)) return Math.ceil(Number(text) * 1000);
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? null : Math.max(0, at - now.getTime());
-}
-
 /** A WMS's error in a few words: a problem+json `detail`/`title`, a `message`, an `error`, or the text. */
 function errorText(body: unknown, text: string): string {
   if (isObject(body)) {
@@ -353,21 +345,6 @@ function errorText(body: unknown, text: string): string {
     }
   }
   return text.slice(0, 200) || '(no body)';
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return null;
-  }
-}
-
-function describeError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  if (error.name === 'TimeoutError') return 'timed out';
-  const cause = error.cause instanceof Error ? `: ${(error.cause as Error & { code?: string }).code ?? error.cause.message}` : '';
-  return `${error.message}${cause}`;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

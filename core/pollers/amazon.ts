@@ -6,6 +6,9 @@ import { withTransaction, type Db } from '../db/pool.ts';
 import { loadCursor, saveCursor } from '../db/sql/cursors.ts';
 import { HubError } from '../errors.ts';
 import { acceptDelivery } from '../intake.ts';
+import { retryAfterMs } from '../../connectors/http.ts';
+
+export { retryAfterMs };
 
 /**
  * The Amazon SP-API poller: reads the orders updated since it last looked (Orders v0
@@ -369,15 +372,6 @@ function orderIdentity(order: unknown): { id: string | null; updated: string | n
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** `Retry-After` as seconds or an HTTP date, in milliseconds from `now`. */
-export function retryAfterMs(header: string | null, now: Date): number | null {
-  if (header === null || header.trim() === '') return null;
-  const text = header.trim();
-  if (/^\d+(\.\d+)?$/.test(text)) return Math.ceil(Number(text) * 1000);
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? null : Math.max(0, at - now.getTime());
 }
 
 /** ISO 8601 to the second, in UTC, as Amazon's examples write it (floored, so a window only grows). */
