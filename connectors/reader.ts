@@ -29,6 +29,25 @@ export function at(parent: At, key: string | number): At {
   return { value: child, path: `${parent.path}/${key}` };
 }
 
+/** A JSON object: not null, not an array. */
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** a string with something in it, or null for anything else */
+export function optionalText(node: At): string | null {
+  const { value } = node;
+  return typeof value === 'string' && value.trim() !== '' ? value : null;
+}
+
+/** a string that is not blank; '' after reporting it */
+export function requiredText(read: Reader, node: At): string {
+  const { value } = node;
+  if (typeof value === 'string' && value.trim() !== '') return value;
+  read.report(node.path, value == null ? 'is required' : typeof value === 'string' ? 'must not be blank' : 'must be a string');
+  return '';
+}
+
 export type Reader = ReturnType<typeof createReader>;
 
 /**

@@ -1,6 +1,6 @@
 import { HUB_SIGNATURE_TOLERANCE_SECONDS, signHubPayload, verifyHubSignature } from './signatures.ts';
 import type { CanonicalOrder } from '../schemas/canonical-order.ts';
-import { at, createReader, type At, type Reader } from './reader.ts';
+import { at, createReader, isObject, type At, type Reader } from './reader.ts';
 import type { InboundDelivery, InboundRequest, NormalizeResult, OrderConnector, OrderIntent } from './types.ts';
 
 /**
@@ -162,8 +162,4 @@ function checkClient(read: Reader, node: At, platforms: readonly ClientPlatform[
   if (typeof platform.value !== 'string' || !(platforms as readonly string[]).includes(platform.value)) {
     read.report(platform.path, `must be one of ${platforms.join(', ')}`);
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,5 +1,6 @@
 import { verifyBase64HmacSha256 } from '../signatures.ts';
-import { at, createReader, toUtcTimestamp, type At, type Reader } from '../reader.ts';
+import { at, createReader, isObject, optionalText, requiredText, toUtcTimestamp, type At, type Reader } from '../reader.ts';
+import { calendarDate, webAddress } from './fields.ts';
 import type { InboundDelivery, InboundRequest } from '../types.ts';
 import type { CarrierConnector, TrackingEvent, TrackingNormalizeResult, TrackingStatus } from './types.ts';
 
@@ -193,42 +194,4 @@ function estimatedDeliveryOf(msg: At): string | null {
     if (date !== null) return date;
   }
   return null;
-}
-
-const DATE_OR_TIMESTAMP = /^(\d{4}-\d{2}-\d{2})(?:T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})?)?$/;
-
-/** The `YYYY-MM-DD` a date or timestamp is written with, if it names a real day. */
-function calendarDate(text: string | null): string | null {
-  const date = text === null ? undefined : DATE_OR_TIMESTAMP.exec(text)?.[1];
-  return date !== undefined && toUtcTimestamp(`${date}T00:00:00Z`) !== null ? date : null;
-}
-
-/** An http(s) address, or null: the link is shown to customers, so nothing else (`javascript:`) gets through. */
-function webAddress(node: At): string | null {
-  const text = optionalText(node);
-  if (text === null) return null;
-  try {
-    const { protocol } = new URL(text);
-    return protocol === 'https:' || protocol === 'http:' ? text : null;
-  } catch {
-    return null;
-  }
-}
-
-/** a string with something in it, or null for anything else */
-function optionalText(node: At): string | null {
-  const { value } = node;
-  return typeof value === 'string' && value.trim() !== '' ? value : null;
-}
-
-/** a string that is not blank; '' after reporting it */
-function requiredText(read: Reader, node: At): string {
-  const { value } = node;
-  if (typeof value === 'string' && value.trim() !== '') return value;
-  read.report(node.path, value == null ? 'is required' : typeof value === 'string' ? 'must not be blank' : 'must be a string');
-  return '';
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

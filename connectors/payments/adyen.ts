@@ -3,7 +3,7 @@ import { HubError } from '../../core/errors.ts';
 import { parseJsonLossless } from '../../core/json.ts';
 import { currencyExponent } from '../../core/money.ts';
 import type { PaymentMethod } from '../../schemas/canonical-order.ts';
-import { at, createReader, type At, type Reader } from '../reader.ts';
+import { at, createReader, isObject, type At, type Reader } from '../reader.ts';
 import type { InboundDelivery, InboundRequest } from '../types.ts';
 import type { PaymentConnector, PaymentEvent, PaymentKind, PaymentNormalizeResult } from './types.ts';
 
@@ -236,10 +236,6 @@ function methodOf(paymentMethod: string | null): PaymentMethod {
   if (BANK_MARKERS.some((marker) => name === marker || name.startsWith(`${marker}_`))) return 'bank_transfer';
   if (CARD_BRANDS.some((brand) => name === brand || name.startsWith(`${brand}_`))) return 'card';
   return 'unknown';
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** An own property only, so `constructor` or `__proto__` never leak in. */

@@ -1,5 +1,6 @@
 import { HubError } from '../../core/errors.ts';
 import { describeError, parseJson, retryAfterMs } from '../http.ts';
+import { isObject } from '../reader.ts';
 
 /**
  * Refunds through a payment provider's API, made safe to repeat.
@@ -338,8 +339,4 @@ function final(retryable: boolean, code: RefundFailureCode, message: string): Ou
 
 function failure(retryable: boolean, code: RefundFailureCode, message: string, retryAfterMs?: number): RefundResult {
   return retryAfterMs === undefined ? { ok: false, retryable, code, message } : { ok: false, retryable, code, message, retryAfterMs };
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

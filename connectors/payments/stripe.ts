@@ -1,7 +1,7 @@
 import { matchesTimestampedHmac } from '../signatures.ts';
 import { currencyExponent } from '../../core/money.ts';
 import type { PaymentMethod } from '../../schemas/canonical-order.ts';
-import { at, createReader, type At, type Reader } from '../reader.ts';
+import { at, createReader, isObject, type At, type Reader } from '../reader.ts';
 import type { InboundDelivery, InboundRequest } from '../types.ts';
 import type { PaymentConnector, PaymentEvent, PaymentKind, PaymentNormalizeResult } from './types.ts';
 
@@ -273,10 +273,6 @@ function parseSignatureHeader(header: string): SignatureHeader | null {
 
 function isRecordedType(type: string): type is RecordedType {
   return (RECORDED_TYPES as readonly string[]).includes(type);
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** a non-blank string; '' after reporting it */

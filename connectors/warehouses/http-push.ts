@@ -1,6 +1,7 @@
 import { HubError } from '../../core/errors.ts';
 import type { CloudEvent } from '../../core/messaging/cloudevent.ts';
 import { describeError, parseJson, retryAfterMs } from '../http.ts';
+import { isObject } from '../reader.ts';
 
 /**
  * Fulfilment work pushed to a warehouse system (WMS) over HTTP, for warehouses that do not
@@ -345,10 +346,6 @@ function errorText(body: unknown, text: string): string {
     }
   }
   return text.slice(0, 200) || '(no body)';
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function unreachable(value: never): never {

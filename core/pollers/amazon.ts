@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { AmazonOrder, AmazonOrderDocument } from '../../connectors/amazon.ts';
+import { isObject } from '../../connectors/reader.ts';
 import { withTransaction, type Db } from '../db/pool.ts';
 import { loadCursor, saveCursor } from '../db/sql/cursors.ts';
 import { HubError } from '../errors.ts';
@@ -368,10 +369,6 @@ function orderIdentity(order: unknown): { id: string | null; updated: string | n
   const id = typeof o.AmazonOrderId === 'string' && o.AmazonOrderId !== '' ? o.AmazonOrderId : null;
   const updated = typeof o.LastUpdateDate === 'string' && o.LastUpdateDate !== '' ? o.LastUpdateDate : null;
   return { id, updated };
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** ISO 8601 to the second, in UTC, as Amazon's examples write it (floored, so a window only grows). */
