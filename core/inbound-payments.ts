@@ -1,9 +1,6 @@
 import type { PaymentConnector, PaymentNormalizeResult } from '../connectors/payments/types.ts';
 import type { InboundDelivery } from '../connectors/types.ts';
-import { HubError } from './errors.ts';
-import { parseJsonLossless } from './json.ts';
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+import { connectorFailure, decodePayload } from './payload.ts';
 
 /**
  * Raw bytes of a payment notification → ledger entries or problems, for the webhook (to
@@ -11,18 +8,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * losslessly; a form (Alipay) becomes its fields.
  */
 export function normalizePayment(connector: PaymentConnector, body: Buffer, delivery: InboundDelivery): PaymentNormalizeResult {
-  let parsed: unknown;
+  const decoded = decodePayload(body, connector.bodyFormat);
+  if (!decoded.ok) return decoded;
   try {
-    const text = utf8.decode(body);
-    if (text.includes('\u0000')) return { ok: false, problems: [{ path: '/', message: 'the payload contains a NUL character' }] };
-    parsed = connector.bodyFormat === 'form' ? Object.fromEntries(new URLSearchParams(text)) : parseJsonLossless(text);
+    return connector.normalize(decoded.value, delivery);
   } catch (error) {
-    const message = error instanceof HubError ? error.message : error instanceof TypeError ? 'the body is not valid UTF-8' : String(error);
-    return { ok: false, problems: [{ path: '/', message }] };
-  }
-  try {
-    return connector.normalize(parsed, delivery);
-  } catch (error) {
-    return { ok: false, problems: [{ path: '/', message: `the ${connector.provider} connector failed on this payload: ${(error as Error).message}` }] };
+    return connectorFailure(connector.provider, error);
   }
 }

@@ -1,24 +1,14 @@
 import type { CarrierConnector, TrackingNormalizeResult } from '../connectors/carriers/types.ts';
 import type { InboundDelivery } from '../connectors/types.ts';
-import { HubError } from './errors.ts';
-import { parseJsonLossless } from './json.ts';
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+import { connectorFailure, decodePayload } from './payload.ts';
 
 /** Raw bytes of a tracking webhook → tracking events or problems (webhook and stage alike). */
 export function normalizeTracking(connector: CarrierConnector, body: Buffer, delivery: InboundDelivery): TrackingNormalizeResult {
-  let parsed: unknown;
+  const decoded = decodePayload(body);
+  if (!decoded.ok) return decoded;
   try {
-    const text = utf8.decode(body);
-    if (text.includes('\u0000')) return { ok: false, problems: [{ path: '/', message: 'the payload contains a NUL character' }] };
-    parsed = parseJsonLossless(text);
+    return connector.normalize(decoded.value, delivery);
   } catch (error) {
-    const message = error instanceof HubError ? error.message : error instanceof TypeError ? 'the body is not valid UTF-8' : String(error);
-    return { ok: false, problems: [{ path: '/', message }] };
-  }
-  try {
-    return connector.normalize(parsed, delivery);
-  } catch (error) {
-    return { ok: false, problems: [{ path: '/', message: `the ${connector.carrier} connector failed on this payload: ${(error as Error).message}` }] };
+    return connectorFailure(connector.carrier, error);
   }
 }

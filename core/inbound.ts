@@ -1,9 +1,6 @@
 import type { InboundDelivery, NormalizeResult, OrderConnector } from '../connectors/types.ts';
-import { HubError } from './errors.ts';
-import { parseJsonLossless } from './json.ts';
 import { canonicalOrderProblems } from './order/canonical.ts';
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+import { connectorFailure, decodePayload } from './payload.ts';
 
 /** What the hub knows of the channel a delivery came in on. */
 export interface ChannelSettings {
@@ -21,23 +18,13 @@ export interface ChannelSettings {
  * checked, for every connector alike.
  */
 export function normalizeDelivery(connector: OrderConnector, channel: ChannelSettings, body: Buffer, delivery: InboundDelivery): NormalizeResult {
-  let parsed: unknown;
-  try {
-    parsed = parseJsonLossless(utf8.decode(body));
-  } catch (error) {
-    const message = error instanceof HubError ? error.message : error instanceof TypeError ? 'the body is not valid UTF-8' : String(error);
-    return { ok: false, problems: [{ path: '/', message }] };
-  }
-  // No channel sends NUL characters; they cannot be stored, and they hide text from people.
-  if (JSON.stringify(parsed).includes('\\u0000')) {
-    return { ok: false, problems: [{ path: '/', message: 'the payload contains a NUL character (\\u0000)' }] };
-  }
+  const decoded = decodePayload(body);
+  if (!decoded.ok) return decoded;
   let result: NormalizeResult;
   try {
-    result = connector.normalize(parsed, delivery);
+    result = connector.normalize(decoded.value, delivery);
   } catch (error) {
-    // A connector must not throw; if one does, the payload is still kept and reported.
-    return { ok: false, problems: [{ path: '/', message: `the ${connector.channel} connector failed on this payload: ${(error as Error).message}` }] };
+    return connectorFailure(connector.channel, error);
   }
   if (!result.ok) return result;
   // The schema first: only a well-formed order has lines whose SKUs can be mapped.
