@@ -45,6 +45,7 @@ import { remediesStage } from './stages/remedies.ts';
 import { reconcileStage } from './stages/reconcile.ts';
 import { refundsStage } from './stages/refunds.ts';
 import { cancellationsStage } from './stages/fulfilment.ts';
+import { requestReviewReminders } from './stages/review-reminders.ts';
 import { reportLogisticsDelays, trackingStage } from './stages/tracking.ts';
 import { createAdyenRefundClient, createStripeRefundClient, type RefundClient } from '../connectors/payments/refunds.ts';
 import { cancelUnpaidOrders, reportUnmatchedPayments } from './stages/payment-jobs.ts';
@@ -118,6 +119,7 @@ function scheduledJobs(deps: { db: Db; namespace: string; config: HubConfig; sec
     { name: 'unmatched-payments', schedule: '*/5 * * * *', lockMs: 50_000, run: () => reportUnmatchedPayments(deps.db, deps.ctx) },
     { name: 'logistics-delay', schedule: '*/10 * * * *', lockMs: 50_000, run: () => reportLogisticsDelays(deps.db, deps.ctx) },
     { name: 'notifications', schedule: '* * * * *', lockMs: 50_000, run: () => sendDueNotifications(deps.db, deps.ctx, deps.senders) },
+    { name: 'review-reminders', schedule: '17 * * * *', lockMs: 5 * 60_000, run: () => requestReviewReminders(deps.db, deps.ctx) },
   ];
   for (const channel of deps.config.channels) {
     if (channel.enabled === false || channel.connector !== 'amazon' || !channel.poller) continue;

@@ -210,6 +210,11 @@ export const configSchema = {
         /** the SMS and push providers' APIs (keys from SMS_API_KEY, PUSH_API_KEY) */
         sms: { type: 'object', additionalProperties: false, required: ['baseUrl'], properties: { baseUrl: { type: 'string', pattern: '^https?://' } } },
         push: { type: 'object', additionalProperties: false, required: ['baseUrl'], properties: { baseUrl: { type: 'string', pattern: '^https?://' } } },
+        /** ask for a review this many days after delivery; `url` may name `{{orderNumber}}` (off when absent) */
+        reviewReminder: {
+          type: 'object', additionalProperties: false, required: ['afterDays', 'url'],
+          properties: { afterDays: { type: 'integer', minimum: 1, maximum: 90 }, url: { type: 'string', pattern: '^https://' } },
+        },
         templates: {
           type: 'object',
           additionalProperties: {

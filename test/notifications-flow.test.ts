@@ -3,6 +3,7 @@ import { signOwnChannelPayload } from '../connectors/website.ts';
 import { loadConfig } from '../core/config/business.ts';
 import { defaultConfigPath } from '../core/config/env.ts';
 import { startHub, type Hub } from '../core/hub.ts';
+import { requestReviewReminders } from '../core/stages/review-reminders.ts';
 import type { CanonicalOrder } from '../schemas/canonical-order.ts';
 import { adminToken, eventually, quietLogger, removeNamespace, testEnv, testNamespace } from './support/env.ts';
 import { settled } from './support/hub.ts';
@@ -20,7 +21,11 @@ let smtp: SmtpSink;
 beforeAll(async () => {
   smtp = await startSmtpSink();
   const config = loadConfig(defaultConfigPath);
-  config.notifications = { ...config.notifications, email: { host: smtp.host, port: smtp.port, from: 'orders@shop.example' } };
+  config.notifications = {
+    ...config.notifications,
+    email: { host: smtp.host, port: smtp.port, from: 'orders@shop.example' },
+    reviewReminder: { afterDays: 7, url: 'https://shop.example/review?order={{orderNumber}}' },
+  };
   hub = await startHub(env, { roles: ['worker'], logger: quietLogger(), config, retry: { delaysMs: [100, 300], maxAttempts: 3 } });
 });
 afterAll(async () => {
@@ -88,5 +93,32 @@ describe('customer notifications', () => {
     smtp.rejectRecipients(null);
     const { rows } = await hub.db.query(`SELECT status, error FROM notifications WHERE recipient = 'nobody@example.com'`);
     expect(rows).toEqual([expect.objectContaining({ status: 'failed' })]);
+  });
+
+  it('a review reminder goes out once, a week after delivery, with the order in its link; long-delivered orders are left alone', async () => {
+    const customer = (email: string) => ({ id: null, email, phone: null, name: 'Rita', locale: 'en' });
+    await send(anOrder({ externalId: 'REVIEW-1', shippingAddress: kentucky, lines: [orderLine('SKU2006-001', 1)], customer: customer('rita@example.com') }));
+    await send(anOrder({ externalId: 'REVIEW-OLD', shippingAddress: kentucky, lines: [orderLine('SKU2006-001', 1)], customer: customer('old@example.com') }));
+    // Delivery itself is proven in fulfilment-flow; here the orders are put in that state with the day it happened.
+    const deliveredDaysAgo = async (externalId: string, days: number): Promise<string> => {
+      const { rows } = await hub.db.query<{ id: string; orderNumber: string }>(
+        `UPDATE orders SET status = 'delivered', fulfillment_status = 'delivered' WHERE external_id = $1 RETURNING id, order_number AS "orderNumber"`, [externalId]);
+      await hub.db.query(`INSERT INTO order_events (order_id, at, type, to_status, actor) VALUES ($1, now() - make_interval(days => $2), 'parcel.delivered', 'delivered', 'test')`, [rows[0]!.id, days]);
+      return rows[0]!.orderNumber;
+    };
+    const orderNumber = await deliveredDaysAgo('REVIEW-1', 8);
+    await deliveredDaysAgo('REVIEW-OLD', 60);
+    const sentBefore = smtp.messages.length;
+
+    expect(await requestReviewReminders(hub.db, hub.ctx)).toEqual({ due: 1, requested: 1 });
+    expect(await requestReviewReminders(hub.db, hub.ctx)).toEqual({ due: 0, requested: 0 });
+    const mails = await eventually(async () => {
+      const found = mailsTo('rita@example.com').filter((m) => String(m.parsed.text).includes('/review?order='));
+      return found.length > 0 ? found : undefined;
+    }, 10_000, 'the review reminder');
+    await settled(hub);
+    expect(mails).toHaveLength(1);
+    expect(mails[0]!.parsed.text).toContain(`https://shop.example/review?order=${orderNumber}`);
+    expect(smtp.messages.slice(sentBefore).filter((m) => m.envelope.to.includes('old@example.com'))).toEqual([]);
   });
 });
