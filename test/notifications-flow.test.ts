@@ -3,27 +3,34 @@ import { signOwnChannelPayload } from '../connectors/website.ts';
 import { loadConfig } from '../core/config/business.ts';
 import { defaultConfigPath } from '../core/config/env.ts';
 import { startHub, type Hub } from '../core/hub.ts';
+import { notificationSenders, sendDueNotifications } from '../core/stages/notifications.ts';
 import { requestReviewReminders } from '../core/stages/review-reminders.ts';
 import type { CanonicalOrder } from '../schemas/canonical-order.ts';
 import { adminToken, eventually, quietLogger, removeNamespace, testEnv, testNamespace } from './support/env.ts';
 import { settled } from './support/hub.ts';
 import { anOrder, orderLine, shippingAddress } from './support/orders.ts';
+import { startSmsStub, type SmsStub } from './support/sms-stub.ts';
 import { startSmtpSink, type SmtpSink } from './support/smtp-sink.ts';
 
 // Customers are told through the real hub, by email into a real SMTP server on loopback: in
 // their language, once each, and every send is on the order's timeline.
 const secret = 'web-notify';
 const namespace = testNamespace('notify');
-const env = testEnv(namespace, { WEBSITE_WEBHOOK_SECRET: secret });
+let env: ReturnType<typeof testEnv>;
 let hub: Hub;
 let smtp: SmtpSink;
+let sms: SmsStub;
+let config: ReturnType<typeof loadConfig>;
 
 beforeAll(async () => {
   smtp = await startSmtpSink();
-  const config = loadConfig(defaultConfigPath);
+  sms = await startSmsStub();
+  env = testEnv(namespace, { WEBSITE_WEBHOOK_SECRET: secret, SMS_API_KEY: sms.apiKey });
+  config = loadConfig(defaultConfigPath);
   config.notifications = {
     ...config.notifications,
     email: { host: smtp.host, port: smtp.port, from: 'orders@shop.example' },
+    sms: { baseUrl: sms.baseUrl },
     reviewReminder: { afterDays: 7, url: 'https://shop.example/review?order={{orderNumber}}' },
   };
   hub = await startHub(env, { roles: ['worker'], logger: quietLogger(), config, retry: { delaysMs: [100, 300], maxAttempts: 3 } });
@@ -31,6 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await hub?.stop();
   await smtp?.close();
+  await sms?.close();
   await removeNamespace(env, hub?.topology);
 });
 
@@ -120,5 +128,29 @@ describe('customer notifications', () => {
     expect(mails).toHaveLength(1);
     expect(mails[0]!.parsed.text).toContain(`https://shop.example/review?order=${orderNumber}`);
     expect(smtp.messages.slice(sentBefore).filter((m) => m.envelope.to.includes('old@example.com'))).toEqual([]);
+  });
+
+  it('an SMS in the customer\'s quiet hours waits for the morning, then goes out once; the email does not wait', async () => {
+    const hhmm = (d: Date) => d.toISOString().slice(11, 16);
+    const now = Date.now();
+    const put = await hub.app.request('/api/customers/night.owl@example.com/preferences', {
+      method: 'PUT', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ channels: ['email', 'sms'], locale: 'en', quietHours: { start: hhmm(new Date(now - 3_600_000)), end: hhmm(new Date(now + 2 * 3_600_000)), timeZone: 'UTC' } }),
+    });
+    expect(put.status).toBe(200);
+    await send(anOrder({ externalId: 'NIGHT-1', shippingAddress: kentucky, lines: [orderLine('SKU2006-001', 1)], customer: { id: null, email: 'night.owl@example.com', phone: '+1 502 555 0188', name: 'Owl', locale: 'en' } }));
+    await eventually(async () => (mailsTo('night.owl@example.com').length > 0 ? true : undefined), 10_000, 'the email');
+    const smsFor = () => sms.delivered.filter((m) => m.body.to === '+1 502 555 0188');
+    expect(smsFor()).toEqual([]);
+    const { rows } = await hub.db.query<{ status: string; sendAfter: Date }>(`SELECT status, send_after AS "sendAfter" FROM notifications WHERE recipient = '+1 502 555 0188'`);
+    expect(rows).toEqual([expect.objectContaining({ status: 'scheduled' })]);
+    expect(rows[0]!.sendAfter.getTime()).toBeGreaterThan(now + 3_600_000);
+
+    const morning = { ...hub.ctx, now: () => new Date(rows[0]!.sendAfter.getTime() + 60_000) };
+    const senders = notificationSenders(config, env.secrets);
+    expect(await sendDueNotifications(hub.db, hub.ctx, senders)).toEqual({ due: 0, sent: 0 }); // still night
+    expect(await sendDueNotifications(hub.db, morning, senders)).toMatchObject({ sent: 1 });
+    expect(await sendDueNotifications(hub.db, morning, senders)).toMatchObject({ sent: 0 });
+    expect(smsFor()).toEqual([expect.objectContaining({ kind: 'sms', body: expect.objectContaining({ text: expect.stringMatching(/HUB-\d{8}-\d{8}/) }) })]);
   });
 });
