@@ -86,7 +86,8 @@ export function ownChannelDelivery(channel: 'website' | 'app', o: DemoOrder, sec
     totals: { subtotal, discounts: 0, shipping: SHIPPING, tax: 0, taxIncluded: false, otherCharges: 0, grandTotal: subtotal + SHIPPING },
     shippingAddress: { name: 'Demo Customer', line1: '1 Demo Street', city: o.city, region: o.province, postalCode: o.zip, country: o.country },
     billingAddress: null,
-    payment: { method: 'card', provider: 'stripe', status: 'paid' },
+    // The web shop sends its orders before the card is captured; Stripe's webhook pays them.
+    payment: { method: 'card', provider: 'stripe', status: channel === 'website' ? 'pending' : 'paid' },
     notes: null,
     tags: ['demo'],
     flags: { gift: false, priority: false, test: true },
@@ -210,4 +211,25 @@ export function easypostDelivered(carrier: string, trackingCode: string, secret:
   });
   const signature = createHmac('sha256', secret.normalize('NFKD')).update(body).digest('hex');
   return { path: '/webhooks/carriers/easypost', body, headers: { 'content-type': 'application/json', 'x-hmac-signature': `hmac-sha256-hex=${signature}` } };
+}
+
+/**
+ * A simulated payment provider: Stripe's `payment_intent.succeeded` for a web-shop order, the
+ * order's id in the PaymentIntent's metadata (as Stripe's checkout integrations put it),
+ * signed as Stripe signs (`Stripe-Signature: t=…,v1=HMAC-SHA256(secret, "t.body")`).
+ */
+export function stripePaymentSucceeded(o: DemoOrder, externalId: string, secret: string): Delivery {
+  const amount = subtotalOf(o) + SHIPPING;
+  const created = Math.floor(Date.now() / 1000);
+  const id = randomBytes(8).toString('hex');
+  const body = JSON.stringify({
+    id: `evt_${id}`, object: 'event', api_version: '2024-06-20', created, livemode: false, pending_webhooks: 1,
+    request: { id: null, idempotency_key: null }, type: 'payment_intent.succeeded',
+    data: { object: {
+      id: `pi_${id}`, object: 'payment_intent', amount, amount_received: amount, currency: o.currency.toLowerCase(), status: 'succeeded',
+      metadata: { order_id: externalId }, payment_method_types: ['card'], latest_charge: `ch_${id}`, created,
+    } },
+  });
+  const signature = createHmac('sha256', secret).update(`${created}.${body}`).digest('hex');
+  return { path: '/webhooks/payments/stripe', body, headers: { 'content-type': 'application/json', 'stripe-signature': `t=${created},v1=${signature}` } };
 }

@@ -16,7 +16,7 @@ import { createPool } from '../core/db/pool.ts';
 import { deleteTopology } from '../core/messaging/broker.ts';
 import { names } from '../core/messaging/topology.ts';
 import { startHub, topologyFor } from '../core/hub.ts';
-import { easypostDelivered, ownChannelDelivery, shopifyDelivery, startAmazonMarketplace, wmsEvents, woocommerceDelivery, type DemoOrder, type Delivery } from './channels.ts';
+import { easypostDelivered, ownChannelDelivery, shopifyDelivery, startAmazonMarketplace, stripePaymentSucceeded, wmsEvents, woocommerceDelivery, type DemoOrder, type Delivery } from './channels.ts';
 
 const { values } = parseArgs({
   options: { orders: { type: 'string' }, rate: { type: 'string', default: '25' }, 'keep-data': { type: 'boolean', default: false } },
@@ -37,6 +37,7 @@ const secrets = {
   APP_WEBHOOK_SECRET: secretOf('APP_WEBHOOK_SECRET'),
   AMAZON_SP_API_TOKEN: secretOf('AMAZON_SP_API_TOKEN'),
   EASYPOST_WEBHOOK_SECRET: secretOf('EASYPOST_WEBHOOK_SECRET'),
+  STRIPE_WEBHOOK_SECRET: secretOf('STRIPE_WEBHOOK_SECRET'),
 };
 const adminToken = process.env.HUB_ADMIN_TOKEN || `demo-${randomBytes(8).toString('hex')}`;
 const env = readEnv({
@@ -136,6 +137,7 @@ const sentAt = new Map<string, number>();
 const sentBy = new Map<ChannelName, number>();
 let sent = 0;
 let duplicatesSent = 0;
+let paymentsSent = 0;
 let rejectedByHub = 0;
 let nextId = 9_007_199_254_740_993n; // above 2^53 on purpose
 
@@ -200,8 +202,15 @@ const storeTimer = setInterval(() => {
     return;
   }
   const delivery = deliveryFor(channel, order);
-  sentAt.set(externalIdOf(channel, delivery), Date.now());
+  const externalId = externalIdOf(channel, delivery);
+  sentAt.set(externalId, Date.now());
   const deliveries = [deliver(delivery)];
+  if (channel === 'website') {
+    // Stripe's webhook comes shortly after the order, or now and then before it.
+    const payment = stripePaymentSucceeded(order, externalId, secrets.STRIPE_WEBHOOK_SECRET);
+    paymentsSent++;
+    deliveries.push(new Promise((r) => setTimeout(r, Math.random() < 0.2 ? 0 : 100 + Math.random() * 300)).then(() => deliver(payment)));
+  }
   if (Math.random() < 0.1) {
     duplicatesSent++;
     deliveries.push(deliver(delivery)); // an at-least-once platform delivers twice
@@ -273,6 +282,9 @@ const progressTimer = setInterval(() => {
     console.log(`  orders sent ${sent} (${[...sentBy].map(([k, v]) => `${k} ${v}`).join(', ')}), duplicate deliveries ${duplicatesSent}, refused by the hub ${rejectedByHub}`);
     console.log(`  orders in the hub ${total}: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     console.log(`  fulfilment requests: ${[...byWarehouse].map(([k, v]) => `${k} ${v}`).join(', ')}; shipments requested twice: ${twice}`);
+    const { rows: [ledger] } = await hub.db.query<{ recorded: number; matched: number }>(
+      `SELECT count(*)::int AS recorded, count(order_id)::int AS matched FROM payments WHERE provider = 'stripe'`);
+    console.log(`  payments: Stripe webhooks sent ${paymentsSent}, recorded ${ledger?.recorded ?? 0}, matched to their orders ${ledger?.matched ?? 0}`);
     console.log(`  exceptions for a person: ${exceptions.map((e) => `${e.type} ${e.n}`).join(', ') || 'none'}`);
     console.log(`  sale → warehouse latency (Amazon adds its poll interval): p50 ${pct(0.5)} ms, p95 ${pct(0.95)} ms, p99 ${pct(0.99)} ms`);
     console.log(`  lost ${lost}, duplicated ${twice}`);
