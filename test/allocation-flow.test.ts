@@ -1,6 +1,5 @@
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signOwnChannelPayload } from '../connectors/website.ts';
 import { loadConfig } from '../core/config/business.ts';
 import { defaultConfigPath } from '../core/config/env.ts';
 import { startHub, type Hub } from '../core/hub.ts';
@@ -8,7 +7,7 @@ import type { CloudEvent } from '../core/messaging/cloudevent.ts';
 import { names } from '../core/messaging/topology.ts';
 import type { CanonicalOrder } from '../schemas/canonical-order.ts';
 import { adminToken, eventually, quietLogger, removeNamespace, testEnv, testNamespace } from './support/env.ts';
-import { settled } from './support/hub.ts';
+import { postWebsiteOrder, settled } from './support/hub.ts';
 import { anOrder, orderLine, shippingAddress } from './support/orders.ts';
 
 // Validation and allocation through the real hub: scarce stock under concurrency, stock
@@ -54,11 +53,7 @@ afterAll(async () => {
 let events = 0;
 async function send(order: CanonicalOrder): Promise<void> {
   events += 1;
-  const body = JSON.stringify({ ...order, channel: 'website' });
-  const response = await hub.app.request('/webhooks/orders/website', {
-    method: 'POST', body,
-    headers: { 'content-type': 'application/json', 'x-hub-signature': signOwnChannelPayload(body, secret, Math.floor(Date.now() / 1000)), 'x-hub-event-id': `e-${events}`, 'x-hub-topic': 'order.created' },
-  });
+  const response = await postWebsiteOrder(hub, order, secret, `e-${events}`);
   expect(response.status, await response.clone().text()).toBe(200);
 }
 const api = async <T>(path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> => {

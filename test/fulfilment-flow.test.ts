@@ -1,6 +1,5 @@
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signOwnChannelPayload } from '../connectors/website.ts';
 import { loadConfig } from '../core/config/business.ts';
 import { defaultConfigPath } from '../core/config/env.ts';
 import { startHub, type Hub } from '../core/hub.ts';
@@ -9,7 +8,7 @@ import { names } from '../core/messaging/topology.ts';
 import { reportLogisticsDelays } from '../core/stages/tracking.ts';
 import type { CanonicalOrder } from '../schemas/canonical-order.ts';
 import { adminToken, eventually, quietLogger, removeNamespace, testEnv, testNamespace } from './support/env.ts';
-import { settled } from './support/hub.ts';
+import { postWebsiteOrder, settled } from './support/hub.ts';
 import { anOrder, orderLine, shippingAddress } from './support/orders.ts';
 
 // Queue-style warehouses through the real hub: one request per allocation, their events
@@ -49,11 +48,7 @@ afterAll(async () => {
 let n = 0;
 async function send(order: CanonicalOrder): Promise<void> {
   n += 1;
-  const body = JSON.stringify({ ...order, channel: 'website' });
-  const response = await hub.app.request('/webhooks/orders/website', {
-    method: 'POST', body,
-    headers: { 'content-type': 'application/json', 'x-hub-signature': signOwnChannelPayload(body, secret, Math.floor(Date.now() / 1000)), 'x-hub-event-id': `f-${n}`, 'x-hub-topic': 'order.created' },
-  });
+  const response = await postWebsiteOrder(hub, order, secret, `f-${n}`);
   expect(response.status).toBe(200);
   await settled(hub);
 }

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signOwnChannelPayload } from '../connectors/website.ts';
 import { loadConfig } from '../core/config/business.ts';
 import { defaultConfigPath } from '../core/config/env.ts';
 import { startHub, type Hub } from '../core/hub.ts';
@@ -7,7 +6,7 @@ import { notificationSenders, sendDueNotifications } from '../core/stages/notifi
 import { requestReviewReminders } from '../core/stages/review-reminders.ts';
 import type { CanonicalOrder } from '../schemas/canonical-order.ts';
 import { adminToken, eventually, quietLogger, removeNamespace, testEnv, testNamespace } from './support/env.ts';
-import { settled } from './support/hub.ts';
+import { postWebsiteOrder, settled } from './support/hub.ts';
 import { anOrder, orderLine, shippingAddress } from './support/orders.ts';
 import { startSmsStub, type SmsStub } from './support/sms-stub.ts';
 import { startSmtpSink, type SmtpSink } from './support/smtp-sink.ts';
@@ -44,11 +43,7 @@ afterAll(async () => {
 
 let n = 0;
 async function send(order: CanonicalOrder, eventId = `n-${++n}`): Promise<void> {
-  const body = JSON.stringify({ ...order, channel: 'website' });
-  const response = await hub.app.request('/webhooks/orders/website', {
-    method: 'POST', body,
-    headers: { 'content-type': 'application/json', 'x-hub-signature': signOwnChannelPayload(body, secret, Math.floor(Date.now() / 1000)), 'x-hub-event-id': eventId, 'x-hub-topic': 'order.created' },
-  });
+  const response = await postWebsiteOrder(hub, order, secret, eventId);
   expect(response.status).toBe(200);
   await settled(hub);
 }

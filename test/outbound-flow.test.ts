@@ -2,13 +2,12 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signWarehouseWebhook } from '../connectors/warehouses/webhook.ts';
-import { signOwnChannelPayload } from '../connectors/website.ts';
 import { loadConfig } from '../core/config/business.ts';
 import { defaultConfigPath } from '../core/config/env.ts';
 import { startHub, type Hub } from '../core/hub.ts';
 import type { CanonicalOrder } from '../schemas/canonical-order.ts';
 import { adminToken, eventually, quietLogger, removeNamespace, testEnv, testNamespace } from './support/env.ts';
-import { settled } from './support/hub.ts';
+import { postWebsiteOrder, settled } from './support/hub.ts';
 import { anOrder, orderLine, shippingAddress } from './support/orders.ts';
 import { startWmsStub, WMS_STUB_KEY, type WmsStub } from './support/wms-stub.ts';
 
@@ -37,11 +36,7 @@ afterAll(async () => {
 let n = 0;
 async function send(order: CanonicalOrder): Promise<void> {
   n += 1;
-  const body = JSON.stringify({ ...order, channel: 'website' });
-  const response = await hub.app.request('/webhooks/orders/website', {
-    method: 'POST', body,
-    headers: { 'content-type': 'application/json', 'x-hub-signature': signOwnChannelPayload(body, secrets.WEBSITE_WEBHOOK_SECRET, Math.floor(Date.now() / 1000)), 'x-hub-event-id': `o-${n}`, 'x-hub-topic': 'order.created' },
-  });
+  const response = await postWebsiteOrder(hub, order, secrets.WEBSITE_WEBHOOK_SECRET, `o-${n}`);
   expect(response.status).toBe(200);
   await settled(hub);
 }

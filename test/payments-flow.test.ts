@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signOwnChannelPayload } from '../connectors/website.ts';
 import { loadConfig } from '../core/config/business.ts';
 import { defaultConfigPath } from '../core/config/env.ts';
 import { startHub, type Hub } from '../core/hub.ts';
 import type { CanonicalOrder } from '../schemas/canonical-order.ts';
 import { adminToken, quietLogger, removeNamespace, testEnv, testNamespace } from './support/env.ts';
-import { settled } from './support/hub.ts';
+import { postWebsiteOrder, settled } from './support/hub.ts';
 import { anOrder, orderLine, shippingAddress } from './support/orders.ts';
 
 // Payments into the ledger through the real hub: money an operator records (cash on
@@ -30,11 +29,7 @@ afterAll(async () => {
 let events = 0;
 async function send(order: CanonicalOrder, topic = 'order.created'): Promise<void> {
   events += 1;
-  const body = JSON.stringify({ ...order, channel: 'website' });
-  const response = await hub.app.request('/webhooks/orders/website', {
-    method: 'POST', body,
-    headers: { 'content-type': 'application/json', 'x-hub-signature': signOwnChannelPayload(body, secret, Math.floor(Date.now() / 1000)), 'x-hub-event-id': `p-${events}`, 'x-hub-topic': topic },
-  });
+  const response = await postWebsiteOrder(hub, order, secret, `p-${events}`, topic);
   expect(response.status, await response.clone().text()).toBe(200);
   await settled(hub);
 }

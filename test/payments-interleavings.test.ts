@@ -1,12 +1,11 @@
 import fc from 'fast-check';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signOwnChannelPayload } from '../connectors/website.ts';
 import { loadConfig } from '../core/config/business.ts';
 import { defaultConfigPath } from '../core/config/env.ts';
 import { startHub, type Hub } from '../core/hub.ts';
 import { adminToken, quietLogger, removeNamespace, testEnv, testNamespace } from './support/env.ts';
-import { settled } from './support/hub.ts';
+import { postWebsiteOrder, settled } from './support/hub.ts';
 import { anOrder, orderLine, shippingAddress } from './support/orders.ts';
 
 // Random interleavings of an order, its payment, duplicate deliveries and refunds, through
@@ -33,11 +32,8 @@ const TOTAL = 3000;
 type Step = { kind: 'order' } | { kind: 'capture'; amount: number } | { kind: 'refund'; id: string; amount: number };
 
 function orderDelivery(externalId: string): () => Promise<Response> {
-  const body = JSON.stringify({ ...anOrder({ externalId, lines: [orderLine('SKU2006-001', 3)], payment: { method: 'card', provider: 'stripe', status: 'pending' }, shippingAddress: shippingAddress('US', 'KY', { postalCode: '40202' }) }), channel: 'website' });
-  return async () => hub.app.request('/webhooks/orders/website', {
-    method: 'POST', body,
-    headers: { 'content-type': 'application/json', 'x-hub-signature': signOwnChannelPayload(body, WEB_SECRET, Math.floor(Date.now() / 1000)), 'x-hub-event-id': `order-${externalId}`, 'x-hub-topic': 'order.created' },
-  });
+  const order = anOrder({ externalId, lines: [orderLine('SKU2006-001', 3)], payment: { method: 'card', provider: 'stripe', status: 'pending' }, shippingAddress: shippingAddress('US', 'KY', { postalCode: '40202' }) });
+  return () => postWebsiteOrder(hub, order, WEB_SECRET, `order-${externalId}`);
 }
 function stripeDelivery(externalId: string, step: Exclude<Step, { kind: 'order' }>): () => Promise<Response> {
   const pi = `pi_${externalId}`;

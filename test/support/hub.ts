@@ -1,6 +1,8 @@
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { startHub, type Hub, type Role } from '../../core/hub.ts';
 import { names } from '../../core/messaging/topology.ts';
+import { signOwnChannelPayload } from '../../connectors/website.ts';
+import type { CanonicalOrder } from '../../schemas/canonical-order.ts';
 import type { CloudEvent } from '../../core/messaging/cloudevent.ts';
 import { quietLogger, removeNamespace, testEnv, testNamespace } from './env.ts';
 
@@ -61,4 +63,13 @@ export async function settled(hub: Hub, timeoutMs = 15_000): Promise<void> {
   } finally {
     await connection.close();
   }
+}
+
+/** Posts a canonical order to the website webhook, signed now as the shop signs it. */
+export function postWebsiteOrder(hub: Hub, order: CanonicalOrder, secret: string, eventId: string, topic = 'order.created'): Promise<Response> {
+  const body = JSON.stringify({ ...order, channel: 'website' });
+  return Promise.resolve(hub.app.request('/webhooks/orders/website', {
+    method: 'POST', body,
+    headers: { 'content-type': 'application/json', 'x-hub-signature': signOwnChannelPayload(body, secret, Math.floor(Date.now() / 1000)), 'x-hub-event-id': eventId, 'x-hub-topic': topic },
+  }));
 }
