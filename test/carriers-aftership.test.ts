@@ -3,10 +3,11 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { aftership } from '../connectors/carriers/aftership.ts';
-import { trackingStatuses, type TrackingEvent, type TrackingNormalizeResult, type TrackingStatus } from '../connectors/carriers/types.ts';
+import type { TrackingNormalizeResult, TrackingStatus } from '../connectors/carriers/types.ts';
 import type { InboundRequest } from '../connectors/types.ts';
 import { parseJsonLossless } from '../core/json.ts';
 import { keyPaths, replaced } from './support/normalize.ts';
+import { expectSound, onlyEvent } from './support/tracking.ts';
 
 // The fixture is OUR construction from AfterShip's documented webhook shape
 // (test/fixtures/aftership/README.md), and so is the signing vector. The events below are
@@ -19,7 +20,6 @@ const SECRET = 'test-aftership-webhook-secret';
 const README_SIGNATURE = '+0P9Qx9EHuGNXbRWjtFDIe5bmndOC6LjIrpiQ8Vj4DY=';
 const SECRETS = { AFTERSHIP_WEBHOOK_SECRET: SECRET };
 const NOW = new Date('2021-01-14T06:23:00Z');
-const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 const sign = (body: Buffer | string, secret = SECRET): string => createHmac('sha256', secret).update(body).digest('base64');
 
@@ -41,36 +41,6 @@ const eventWith = (fields: Json, event: Json = {}): Json => ({ ...fixture(), ...
 /** As the hub does it: bytes → lossless JSON → normalize. */
 const normalizeText = (text: string): TrackingNormalizeResult => aftership.normalize(parseJsonLossless(text), aftership.describe(request(text)));
 const normalized = (event: Json): TrackingNormalizeResult => normalizeText(JSON.stringify(event));
-
-function onlyEvent(result: TrackingNormalizeResult): TrackingEvent {
-  if (!result.ok) throw new Error(`refused: ${JSON.stringify(result.problems)}`);
-  expect(result.events).toHaveLength(1);
-  return result.events[0]!;
-}
-
-/** What every tracking normalizer promises, whatever it is fed. */
-function expectSound(result: TrackingNormalizeResult): void {
-  if (!result.ok) {
-    expect(result.problems.length).toBeGreaterThan(0);
-    for (const problem of result.problems) {
-      expect(problem.path).toMatch(/^\//);
-      expect(problem.message).not.toBe('');
-    }
-    return;
-  }
-  expect(result.events.length).toBeGreaterThan(0);
-  for (const event of result.events) {
-    expect(trackingStatuses).toContain(event.status);
-    expect(event.trackingCode.trim()).not.toBe('');
-    expect(event.eventId.trim()).not.toBe('');
-    expect(event.carrier.trim()).not.toBe('');
-    expect(event.carrier).toBe(event.carrier.toLowerCase());
-    expect(event.occurredAt).toMatch(ISO_UTC);
-    expect(new Date(event.occurredAt).toISOString()).toBe(event.occurredAt);
-    if (event.estimatedDelivery !== null) expect(event.estimatedDelivery).toMatch(/^\d{4}-\d{2}-\d{2}$/);
-    if (event.publicUrl !== null) expect(['http:', 'https:']).toContain(new URL(event.publicUrl).protocol);
-  }
-}
 
 describe('aftership.verify', () => {
   it('accepts the README vector: the fixture byte for byte, base64 HMAC-SHA256 of the raw body', () => {

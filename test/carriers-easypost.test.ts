@@ -3,10 +3,11 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { easypost } from '../connectors/carriers/easypost.ts';
-import { trackingStatuses, type TrackingEvent, type TrackingNormalizeResult, type TrackingStatus } from '../connectors/carriers/types.ts';
+import type { TrackingNormalizeResult, TrackingStatus } from '../connectors/carriers/types.ts';
 import type { InboundRequest } from '../connectors/types.ts';
 import { parseJsonLossless } from '../core/json.ts';
 import { keyPaths, replaced } from './support/normalize.ts';
+import { expectSound, onlyEvent } from './support/tracking.ts';
 
 // The official EasyPost fixture and vector (test/fixtures/easypost/tracker.updated.event.md):
 // the event body shared by every EasyPost client library, byte for byte (no trailing
@@ -19,7 +20,6 @@ const SECRET = 'sécret';
 const OFFICIAL_SIGNATURE = 'hmac-sha256-hex=38f3f53c103713df81616a0a186d77141957323ec21d5fe9363db93840f527db';
 const SECRETS = { EASYPOST_WEBHOOK_SECRET: SECRET };
 const NOW = new Date('2024-08-02T19:30:00Z');
-const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** EasyPost's signature over `body`: the key is the NFKD form of the secret. */
 const sign = (body: Buffer | string, secret = SECRET): string =>
@@ -42,36 +42,6 @@ const eventWith = (fields: Json, event: Json = {}): Json => ({ ...fixture(), ...
 /** As the hub does it: bytes → lossless JSON → normalize. */
 const normalizeText = (text: string): TrackingNormalizeResult => easypost.normalize(parseJsonLossless(text), easypost.describe(request(text)));
 const normalized = (event: Json): TrackingNormalizeResult => normalizeText(JSON.stringify(event));
-
-function onlyEvent(result: TrackingNormalizeResult): TrackingEvent {
-  if (!result.ok) throw new Error(`refused: ${JSON.stringify(result.problems)}`);
-  expect(result.events).toHaveLength(1);
-  return result.events[0]!;
-}
-
-/** What every tracking normalizer promises, whatever it is fed. */
-function expectSound(result: TrackingNormalizeResult): void {
-  if (!result.ok) {
-    expect(result.problems.length).toBeGreaterThan(0);
-    for (const problem of result.problems) {
-      expect(problem.path).toMatch(/^\//);
-      expect(problem.message).not.toBe('');
-    }
-    return;
-  }
-  expect(result.events.length).toBeGreaterThan(0);
-  for (const event of result.events) {
-    expect(trackingStatuses).toContain(event.status);
-    expect(event.trackingCode.trim()).not.toBe('');
-    expect(event.eventId.trim()).not.toBe('');
-    expect(event.carrier.trim()).not.toBe('');
-    expect(event.carrier).toBe(event.carrier.toLowerCase());
-    expect(event.occurredAt).toMatch(ISO_UTC);
-    expect(new Date(event.occurredAt).toISOString()).toBe(event.occurredAt);
-    if (event.estimatedDelivery !== null) expect(event.estimatedDelivery).toMatch(/^\d{4}-\d{2}-\d{2}$/);
-    if (event.publicUrl !== null) expect(['http:', 'https:']).toContain(new URL(event.publicUrl).protocol);
-  }
-}
 
 describe('easypost.verify', () => {
   it('accepts the official vector: the fixture byte for byte, secret "sécret"', () => {
