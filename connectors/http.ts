@@ -25,3 +25,53 @@ export function describeError(error: unknown): string {
   const cause = error.cause instanceof Error ? `: ${(error.cause as Error & { code?: string }).code ?? error.cause.message}` : '';
   return `${error.message}${cause}`;
 }
+
+/** What one answer means: a final result, or a transient failure worth the same request again. */
+export type AttemptOutcome<R> =
+  | { kind: 'final'; result: R }
+  | { kind: 'transient'; message: string; retryAfterMs?: number };
+
+export interface RetryPolicy {
+  /** retries after the first attempt */
+  retries: number;
+  /** the first backoff, doubled at each retry */
+  backoffMs: number;
+  /** the longest single wait; a longer `Retry-After` ends the call */
+  maxWaitMs: number;
+  sleep: (ms: number) => Promise<void>;
+}
+
+/** Why a call stopped without a final answer: retries ran out, or the server asked for a wait longer than `maxWaitMs`. */
+export type GiveUp = { attempts: number; waitTooLong?: undefined } | { attempts: number; waitTooLong: number };
+
+/**
+ * Sends until an answer is final or the retries run out, always the same request (same key,
+ * same bytes), with a doubling backoff that honours `Retry-After`. No answer, or half of one,
+ * is transient: only the same request again can tell what happened. `giveUp` turns the last
+ * transient failure into the caller's result; a `Retry-After` beyond `maxWaitMs` gives up at
+ * once, because waiting that long would hold the consumer and the caller's delayed retry does
+ * it better.
+ */
+export async function sendWithRetries<R>(
+  policy: RetryPolicy,
+  label: string,
+  send: () => Promise<Response>,
+  interpret: (response: Response, text: string) => AttemptOutcome<R>,
+  giveUp: (last: { message: string; retryAfterMs?: number }, why: GiveUp) => R,
+): Promise<R> {
+  for (let attempt = 0; ; attempt++) {
+    let outcome: AttemptOutcome<R>;
+    try {
+      const response = await send();
+      outcome = interpret(response, await response.text());
+    } catch (error) {
+      outcome = { kind: 'transient', message: `${label} did not answer: ${describeError(error)}` };
+    }
+    if (outcome.kind === 'final') return outcome.result;
+    if (attempt >= policy.retries) return giveUp(outcome, { attempts: attempt + 1 });
+    if (outcome.retryAfterMs !== undefined && outcome.retryAfterMs > policy.maxWaitMs) {
+      return giveUp(outcome, { attempts: attempt + 1, waitTooLong: outcome.retryAfterMs });
+    }
+    await policy.sleep(Math.max(Math.min(policy.backoffMs * 2 ** attempt, policy.maxWaitMs), outcome.retryAfterMs ?? 0));
+  }
+}

@@ -1,5 +1,5 @@
 import { HubError } from '../../core/errors.ts';
-import { describeError, parseJson, retryAfterMs } from '../http.ts';
+import { parseJson, retryAfterMs, sendWithRetries, type AttemptOutcome } from '../http.ts';
 import { isObject } from '../reader.ts';
 
 /**
@@ -104,7 +104,7 @@ export function createStripeRefundClient(options: RefundClientOptions): RefundCl
         reason: 'requested_by_customer',
       });
       if (request.reason !== '') form.set('metadata[hub_reason]', request.reason.slice(0, STRIPE_METADATA_VALUE_MAX));
-      return sendWithRetries(o, 'Stripe', stripeOutcome(request, o.now), () =>
+      return sendRefund(o, 'Stripe', stripeOutcome(request, o.now), () =>
         o.fetch(`${o.baseUrl}/v1/refunds`, {
           method: 'POST',
           headers: {
@@ -146,7 +146,7 @@ export function createAdyenRefundClient(options: AdyenRefundClientOptions): Refu
         amount: { value: request.amount, currency: request.currency.toUpperCase() },
         reference: request.idempotencyKey,
       };
-      return sendWithRetries(o, 'Adyen', adyenOutcome(request, o.now), () =>
+      return sendRefund(o, 'Adyen', adyenOutcome(request, o.now), () =>
         o.fetch(`${o.baseUrl}/v71/payments/${encodeURIComponent(request.paymentId)}/refunds`, {
           method: 'POST',
           headers: {
@@ -190,10 +190,7 @@ function resolve(provider: string, options: RefundClientOptions): ResolvedOption
   };
 }
 
-/** What one answer means: a final result, or a transient failure worth the same request again. */
-type Outcome =
-  | { kind: 'final'; result: RefundResult }
-  | { kind: 'transient'; message: string; retryAfterMs?: number };
+type Outcome = AttemptOutcome<RefundResult>;
 
 interface Answer {
   status: number;
@@ -203,39 +200,19 @@ interface Answer {
 }
 
 /**
- * Sends until an answer is final or the retries run out, always the same request (same key,
- * same bytes). A transient failure at the end is `retryable: true`: the same key later is
- * still safe and still the same refund.
+ * {@link sendWithRetries} for a provider's answers. A transient failure at the end is
+ * `retryable: true`: the same key later is still safe and still the same refund.
  */
-async function sendWithRetries(
-  o: ResolvedOptions,
-  provider: string,
-  interpret: (answer: Answer) => Outcome,
-  send: () => Promise<Response>,
-): Promise<RefundResult> {
-  for (let attempt = 0; ; attempt++) {
-    let outcome: Outcome;
-    try {
-      const response = await send();
-      const text = await response.text();
-      outcome = interpret({ status: response.status, headers: response.headers, body: parseJson(text), text });
-    } catch (error) {
-      // No answer (or half of one): the refund may or may not exist, and only the same key can tell.
-      outcome = { kind: 'transient', message: `${provider} did not answer: ${describeError(error)}` };
-    }
-    if (outcome.kind === 'final') return outcome.result;
-
-    const attempts = attempt + 1;
-    if (attempt >= o.retries) {
-      return failure(true, 'retries_exhausted', `${outcome.message} (gave up after ${attempts} attempt(s); retry later with the same idempotency key)`, outcome.retryAfterMs);
-    }
-    const backoff = Math.min(o.backoffMs * 2 ** attempt, o.maxWaitMs);
-    if (outcome.retryAfterMs !== undefined && outcome.retryAfterMs > o.maxWaitMs) {
-      // Waiting that long here would hold the consumer; the caller's delayed retry does it better.
-      return failure(true, 'retries_exhausted', `${outcome.message}; ${provider} asks to wait ${outcome.retryAfterMs} ms, more than ${o.maxWaitMs} ms (retry later with the same idempotency key)`, outcome.retryAfterMs);
-    }
-    await o.sleep(Math.max(backoff, outcome.retryAfterMs ?? 0));
-  }
+function sendRefund(o: ResolvedOptions, provider: string, interpret: (answer: Answer) => Outcome, send: () => Promise<Response>): Promise<RefundResult> {
+  return sendWithRetries(
+    o,
+    provider,
+    send,
+    (response, text) => interpret({ status: response.status, headers: response.headers, body: parseJson(text), text }),
+    (last, why) => failure(true, 'retries_exhausted', why.waitTooLong === undefined
+      ? `${last.message} (gave up after ${why.attempts} attempt(s); retry later with the same idempotency key)`
+      : `${last.message}; ${provider} asks to wait ${why.waitTooLong} ms, more than ${o.maxWaitMs} ms (retry later with the same idempotency key)`, last.retryAfterMs),
+  );
 }
 
 // --- Stripe answers ---------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 import { HubError } from '../../core/errors.ts';
 import type { CloudEvent } from '../../core/messaging/cloudevent.ts';
-import { describeError, parseJson, retryAfterMs } from '../http.ts';
+import { parseJson, retryAfterMs, sendWithRetries, type AttemptOutcome } from '../http.ts';
 import { isObject } from '../reader.ts';
 
 /**
@@ -142,7 +142,7 @@ export function createWarehousePushClient(code: string, options: WarehousePushOp
       if (o.apiKey !== null) headers.authorization = `Bearer ${o.apiKey}`;
       const send = () => o.fetch(`${o.baseUrl}${path}`, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(o.timeoutMs) });
 
-      const result = await sendWithRetries(o, label, admission.trial ? 0 : o.retries, send);
+      const result = await pushWithRetries(o, label, admission.trial ? 0 : o.retries, send);
       const opened = breaker.settle(admission, result.ok || !result.retryable);
       if (opened === null || result.ok) return result;
       // This call opened the circuit: asking again before it half-opens would only fail fast.
@@ -207,33 +207,19 @@ function resolve(code: string, options: WarehousePushOptions): ResolvedOptions {
   return resolved;
 }
 
-type Outcome =
-  | { kind: 'final'; result: PushResult }
-  | { kind: 'transient'; message: string; retryAfterMs?: number };
+type Outcome = AttemptOutcome<PushResult>;
 
-/** Sends until an answer is final or `retries` run out, always the same request. */
-async function sendWithRetries(o: ResolvedOptions, label: string, retries: number, send: () => Promise<Response>): Promise<PushResult> {
-  for (let attempt = 0; ; attempt++) {
-    let outcome: Outcome;
-    try {
-      const response = await send();
-      outcome = interpret(label, response.status, response.headers, await response.text(), o.now());
-    } catch (error) {
-      // No answer, or half of one: the WMS may have the event or not; only the same key can tell.
-      outcome = { kind: 'transient', message: `${label} did not answer: ${describeError(error)}` };
-    }
-    if (outcome.kind === 'final') return outcome.result;
-
-    const attempts = attempt + 1;
-    if (attempt >= retries) {
-      return retryLater(`${outcome.message} (gave up after ${attempts} attempt(s); push again later, same event id)`, outcome.retryAfterMs);
-    }
-    if (outcome.retryAfterMs !== undefined && outcome.retryAfterMs > o.maxWaitMs) {
-      // Waiting that long here would hold the consumer; the caller's delayed retry does it better.
-      return retryLater(`${outcome.message}; ${label} asks to wait ${outcome.retryAfterMs} ms, more than ${o.maxWaitMs} ms`, outcome.retryAfterMs);
-    }
-    await o.sleep(Math.max(Math.min(o.backoffMs * 2 ** attempt, o.maxWaitMs), outcome.retryAfterMs ?? 0));
-  }
+/** {@link sendWithRetries} for the WMS's answers; what is left when it gives up is retryable, same event id. */
+function pushWithRetries(o: ResolvedOptions, label: string, retries: number, send: () => Promise<Response>): Promise<PushResult> {
+  return sendWithRetries(
+    { ...o, retries },
+    label,
+    send,
+    (response, text) => interpret(label, response.status, response.headers, text, o.now()),
+    (last, why) => retryLater(why.waitTooLong === undefined
+      ? `${last.message} (gave up after ${why.attempts} attempt(s); push again later, same event id)`
+      : `${last.message}; ${label} asks to wait ${why.waitTooLong} ms, more than ${o.maxWaitMs} ms`, last.retryAfterMs),
+  );
 }
 
 /** What one answer of the WMS means, per the contract above. */
