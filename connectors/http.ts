@@ -26,6 +26,24 @@ export function describeError(error: unknown): string {
   return `${error.message}${cause}`;
 }
 
+/** How one of the hub's HTTP clients talks to its server: transport, timeout and the bounded retry loop. */
+export interface HttpClientOptions {
+  /** the API root */
+  baseUrl: string;
+  fetch?: typeof fetch;
+  /** per attempt, answer body included (default: the client's, 10–15 s) */
+  timeoutMs?: number;
+  /** retries of one request after a 408, 429, 5xx, timeout or lost connection (default 3) */
+  retries?: number;
+  /** the first backoff, doubled at each retry (default 500 ms) */
+  backoffMs?: number;
+  /** the longest single wait, backoff or `Retry-After`; a longer `Retry-After` ends the call, retryable (default 30 s) */
+  maxWaitMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  /** the clock for a `Retry-After` given as an HTTP date (and a circuit breaker's) */
+  now?: () => Date;
+}
+
 /** What one answer means: a final result, or a transient failure worth the same request again. */
 export type AttemptOutcome<R> =
   | { kind: 'final'; result: R }

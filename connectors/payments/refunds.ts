@@ -1,5 +1,5 @@
 import { HubError } from '../../core/errors.ts';
-import { parseJson, retryAfterMs, sendWithRetries, type AttemptOutcome } from '../http.ts';
+import { parseJson, retryAfterMs, sendWithRetries, type AttemptOutcome, type HttpClientOptions } from '../http.ts';
 import { isObject } from '../reader.ts';
 
 /**
@@ -57,22 +57,9 @@ export interface RefundClient {
   refund(request: RefundRequest): Promise<RefundResult>;
 }
 
-/** How a client talks to its provider: transport, timeout and the bounded retry loop. */
-export interface RefundClientOptions {
-  baseUrl: string;
+/** How a client talks to its provider; timeout 15 s unless set. */
+export interface RefundClientOptions extends HttpClientOptions {
   apiKey: string;
-  fetch?: typeof fetch;
-  /** per attempt, answer body included (default 15 s) */
-  timeoutMs?: number;
-  /** retries of one request after a 429, a 5xx, a timeout or a network error (default 3) */
-  retries?: number;
-  /** the first backoff, doubled at each retry (default 500 ms) */
-  backoffMs?: number;
-  /** the longest single wait, backoff or `Retry-After`; a longer `Retry-After` ends the call, retryable (default 30 s) */
-  maxWaitMs?: number;
-  sleep?: (ms: number) => Promise<void>;
-  /** the clock for a `Retry-After` given as an HTTP date */
-  now?: () => Date;
 }
 
 export interface AdyenRefundClientOptions extends RefundClientOptions {

@@ -1,6 +1,6 @@
 import { HubError } from '../../core/errors.ts';
 import type { CloudEvent } from '../../core/messaging/cloudevent.ts';
-import { parseJson, retryAfterMs, sendWithRetries, type AttemptOutcome } from '../http.ts';
+import { parseJson, retryAfterMs, sendWithRetries, type AttemptOutcome, type HttpClientOptions } from '../http.ts';
 import { isObject } from '../reader.ts';
 
 /**
@@ -44,23 +44,10 @@ import { isObject } from '../reader.ts';
  * move it again. Time comes from `now()`.
  */
 
-export interface WarehousePushOptions {
-  /** the WMS's API root, e.g. `https://wms.example.com/api/v1` */
-  baseUrl: string;
+/** How a client talks to its WMS (timeout 10 s unless set), and its circuit breaker. */
+export interface WarehousePushOptions extends HttpClientOptions {
   /** sent as `Authorization: Bearer <apiKey>` when set; set and blank is a configuration error */
   apiKey?: string;
-  fetch?: typeof fetch;
-  /** per attempt, answer body included (default 10 s) */
-  timeoutMs?: number;
-  /** retries of one call after a 408, 429, 5xx, timeout or lost connection (default 3) */
-  retries?: number;
-  /** the first backoff, doubled at each retry (default 500 ms) */
-  backoffMs?: number;
-  /** the longest single wait, backoff or `Retry-After`; a longer `Retry-After` ends the call, retryable (default 30 s) */
-  maxWaitMs?: number;
-  sleep?: (ms: number) => Promise<void>;
-  /** the breaker's clock, and the clock for a `Retry-After` given as an HTTP date */
-  now?: () => Date;
   breaker?: {
     /** consecutive calls ending `retryable: true` that open the circuit (default 5) */
     failureThreshold?: number;
