@@ -97,4 +97,36 @@ describe('an HTTP warehouse and a tracked parcel', () => {
     }, 10_000, 'the parked tracking update');
     expect(rows[0].reason).toContain('is not known');
   });
+
+  it('bad carrier and warehouse webhooks get a clear 4xx; a duplicate tracking update is taken once', async () => {
+    const easypost = (body: string, signature = createHmac('sha256', secrets.EASYPOST_WEBHOOK_SECRET.normalize('NFKD')).update(body).digest('hex')) =>
+      hub.app.request('/webhooks/carriers/easypost', { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-hmac-signature': `hmac-sha256-hex=${signature}` } });
+    const event = readFileSync(new URL('./fixtures/easypost/tracker.updated.event.json', import.meta.url), 'utf8').replace('"tracking_code":"1"', '"tracking_code":"DUP-1"');
+
+    const forged = await easypost(event, '0'.repeat(64));
+    expect(forged.status).toBe(401);
+    expect(forged.headers.get('content-type')).toContain('application/problem+json');
+    const malformed = await easypost('{"id": ');
+    expect(malformed.status).toBe(422);
+    expect(((await malformed.json()) as { detail: string }).detail).not.toBe('');
+    const wrongType = await easypost(event.replace('"tracking_code":"DUP-1"', '"tracking_code":42'));
+    expect(wrongType.status).toBe(422);
+    expect(JSON.stringify(await wrongType.json())).toContain('tracking_code');
+    expect((await hub.app.request('/webhooks/carriers/pigeon', { method: 'POST', body: event })).status).toBe(404);
+
+    const first = (await (await easypost(event)).json()) as { status: string };
+    const again = (await (await easypost(event)).json()) as { status: string };
+    expect(first.status).toBe('accepted');
+    expect(again.status).toBe('duplicate');
+
+    const warehouseMalformed = '{"specversion": "1.0", ';
+    const bad = await hub.app.request('/webhooks/warehouses/us-west', {
+      method: 'POST', body: warehouseMalformed,
+      headers: { 'content-type': 'application/cloudevents+json', 'x-hub-signature': signWarehouseWebhook(warehouseMalformed, secrets.WAREHOUSE_WEBHOOK_SECRET, Math.floor(Date.now() / 1000)) },
+    });
+    expect(bad.status).toBeGreaterThanOrEqual(400);
+    expect(bad.status).toBeLessThan(500);
+    expect(bad.headers.get('content-type')).toContain('application/problem+json');
+    expect((await hub.app.request('/webhooks/warehouses/atlantis', { method: 'POST', body: '{}' })).status).toBe(404);
+  });
 });
