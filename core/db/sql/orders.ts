@@ -83,7 +83,8 @@ export async function updateOrderState(
   state: { status: OrderStatus; paymentStatus: PaymentStatus; fulfillmentStatus: FulfillmentStatus; warehouse: string | null },
 ): Promise<void> {
   await tx.query(
-    `UPDATE orders SET status = $2, payment_status = $3, fulfillment_status = $4, warehouse = $5, updated_at = now() WHERE id = $1`,
+    `UPDATE orders SET status_changed_at = CASE WHEN status = $2 THEN status_changed_at ELSE now() END,
+                       status = $2, payment_status = $3, fulfillment_status = $4, warehouse = $5, updated_at = now() WHERE id = $1`,
     [id, state.status, state.paymentStatus, state.fulfillmentStatus, state.warehouse],
   );
 }
