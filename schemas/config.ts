@@ -335,6 +335,21 @@ export const configSchema = {
         lowStockBySku: { type: 'object', additionalProperties: { type: 'integer', minimum: 0 } },
       },
     },
+    /** completion, returns and exchanges */
+    afterSales: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        /** a delivered order with no open return or dispute completes this many days after delivery (default 14) */
+        autoCompleteDays: { type: 'integer', minimum: 1, maximum: 365 },
+        /** a return may be asked for this many days after delivery (default 30) */
+        returnWindowDays: { type: 'integer', minimum: 0, maximum: 365 },
+        /** product categories that cannot be returned (hygiene, made to order…) */
+        nonReturnableCategories: stringList,
+        /** refund the shipping charge when every unit of the order comes back (default true) */
+        refundShippingOnFullReturn: { type: 'boolean' },
+      },
+    },
     webhooks: {
       type: 'object',
       additionalProperties: false,
