@@ -201,6 +201,12 @@ const deliveryPlan = object(['carrier', 'serviceLevel', 'transitDays', 'promised
 });
 const shortage = object(['sku', 'wanted', 'available'], { sku: schema('Sku'), wanted: { type: 'integer' }, available: { type: 'integer' } });
 const shipmentRef = { shipmentId: { type: 'string', description: '`<orderId>:<warehouse>`' }, warehouse: schema('WarehouseCode') };
+const returnKind = { type: 'string', enum: ['refund', 'exchange'] };
+const returnLine = object(['sku', 'quantity'], { sku: schema('Sku'), quantity: { type: 'integer', minimum: 1 }, exchangeSku: schema('Sku') });
+const receivedLine = object(['sku', 'quantity', 'resellable'], {
+  sku: schema('Sku'), quantity: { type: 'integer', minimum: 0, description: 'units received' },
+  resellable: { type: 'integer', minimum: 0, description: 'of those, units fit to sell again (at most `quantity`)' },
+});
 
 /** Shipping address of a fulfilment request: the order's address plus the customer's email. */
 const shipTo = {
@@ -336,7 +342,28 @@ const published: Record<string, EventSpec> = {
   },
   'order.delivered': {
     summary: 'Every parcel of the order is delivered',
-    data: object(['orderId', 'orderNumber', 'carrier', 'trackingCode'], { ...orderRef, carrier: text, trackingCode: text }),
+    description: 'From the carrier\'s tracking; or from the customer confirming receipt of a shipped order before the carrier did (then `confirmedBy` says who, and the parcel named is the latest one shipped).',
+    data: object(['orderId', 'orderNumber', 'carrier', 'trackingCode'], {
+      ...orderRef, carrier: text, trackingCode: text,
+      confirmedBy: { type: 'string', description: 'who confirmed receipt: `admin` or `customer:<channel>`; absent when the carrier reported it' },
+    }),
+  },
+  'order.completed': {
+    summary: 'The order is completed: receipt confirmed, or delivered long enough ago with no return or dispute open',
+    data: object(['orderId', 'orderNumber', 'action', 'completedBy'], {
+      ...orderRef,
+      action: { type: 'string', enum: ['confirm_receipt', 'auto_complete'] },
+      completedBy: { type: 'string', description: '`admin` (on the customer\'s behalf), `customer:<channel>` (the website or app) or `job:auto-complete`', examples: ['customer:website'] },
+    }),
+  },
+  'order.feedback_received': {
+    summary: "The customer rated the order (one rating per order; it feeds the satisfaction figures)",
+    data: object(['orderId', 'orderNumber', 'rating', 'comment', 'source'], {
+      ...orderRef,
+      rating: { type: 'integer', minimum: 1, maximum: 5 },
+      comment: { ...textOrNull, maxLength: 2000 },
+      source: { type: 'string', description: '`api` (an operator) or the channel it came from (`website`, `app`)' },
+    }),
   },
   'parcel.problem': {
     summary: 'A carrier reported a failed attempt, a return to sender or an exception',
@@ -378,6 +405,20 @@ const published: Record<string, EventSpec> = {
     description: 'Subject: `<warehouse>/<sku>`. Sent once per open low-stock alert.',
     data: object(['warehouse', 'sku', 'available', 'threshold'], { warehouse: schema('WarehouseCode'), sku: schema('Sku'), available: { type: 'integer' }, threshold: { type: 'integer' } }),
   },
+  'exception.escalated': {
+    summary: "An open exception's deadline passed: it is escalated, to the SOP's `escalateTo` when the SOP names one",
+    description: 'Subject: the exception id. Sent once per exception (again only if it is reopened and runs late again).',
+    data: object(['exceptionId', 'exceptionType', 'orderId', 'reason', 'owner', 'previousOwner', 'deadline', 'escalatedAt'], {
+      exceptionId: { type: 'integer' },
+      exceptionType: { type: 'string', examples: ['sla_breach', 'stock_shortage', 'payment_unmatched'] },
+      orderId: { type: ['string', 'null'], format: 'uuid' },
+      reason: text,
+      owner: { type: 'string', description: 'who owns it now' },
+      previousOwner: { ...textOrNull, description: 'who owned it before, when escalation handed it over' },
+      deadline: { type: 'string', format: 'date-time', description: 'the deadline that passed' },
+      escalatedAt: { type: 'string', format: 'date-time' },
+    }),
+  },
   'customer.notification_requested': {
     summary: 'Tell the customer something (confirmation, rejection, shortage, payment failure, shipped, delayed, …)',
     description: 'Sent only when the order has a usable email or phone. Other properties are template variables (e.g. carrier, trackingCode, trackingUrl).',
@@ -413,6 +454,69 @@ const published: Record<string, EventSpec> = {
         },
       },
     }],
+  },
+  'return.requested': {
+    summary: 'A customer (or an operator for them) asked to return lines of an order: RMA `<order number>-R<n>`',
+    data: object(['rmaId', 'orderId', 'orderNumber', 'kind', 'reason', 'lines'], {
+      rmaId: schema('RmaId'), ...orderRef, kind: returnKind, reason: text, lines: { type: 'array', minItems: 1, items: returnLine },
+    }),
+  },
+  'return.approved': {
+    summary: 'The return passed the rules (window, categories, what was delivered); the returns stage gets its label',
+    data: object(['rmaId', 'orderId', 'orderNumber', 'kind', 'warehouse', 'lines'], {
+      rmaId: schema('RmaId'), ...orderRef, kind: returnKind, warehouse: schema('WarehouseCode'), lines: { type: 'array', minItems: 1, items: returnLine },
+    }),
+  },
+  'return.rejected': {
+    summary: 'The return was refused, with every reason',
+    data: object(['rmaId', 'orderId', 'orderNumber', 'kind', 'reasons'], {
+      rmaId: schema('RmaId'), ...orderRef, kind: returnKind,
+      reasons: {
+        type: 'array', minItems: 1,
+        items: object(['code', 'message'], {
+          code: { type: 'string', enum: ['not_delivered', 'outside_window', 'unknown_sku', 'non_returnable', 'more_than_delivered', 'unknown_exchange_sku'] },
+          sku: schema('Sku'), message: text,
+        }),
+      },
+    }),
+  },
+  'return.in_transit': {
+    summary: 'The customer has the return label (bought from the carrier, or attached by a person): the goods can come back',
+    data: object(['rmaId', 'orderId', 'orderNumber', 'carrier', 'trackingCode', 'labelUrl'], { rmaId: schema('RmaId'), ...orderRef, carrier: text, trackingCode: text, labelUrl: text }),
+  },
+  'return.expected': {
+    summary: 'Goods of an RMA are on their way back to this warehouse: receive and inspect them, then answer `return.received`',
+    description: 'Routed to `return.expected.<warehouse>`, so it lands in `{ns}.out.warehouse.<warehouse>`. Subject: the hub order id.',
+    routingKey: 'return.expected.{code}',
+    data: object(['rmaId', 'orderId', 'orderNumber', 'warehouse', 'kind', 'lines', 'carrier', 'trackingCode'], {
+      rmaId: schema('RmaId'), ...orderRef, warehouse: schema('WarehouseCode'), kind: returnKind,
+      lines: { type: 'array', minItems: 1, items: skuQuantity }, carrier: text, trackingCode: text, customerName: textOrNull,
+    }),
+  },
+  'return.inspected': {
+    summary: 'A warehouse received and inspected the goods of an RMA; resellable units are back in stock',
+    data: object(['rmaId', 'orderId', 'orderNumber', 'warehouse', 'lines'], { rmaId: schema('RmaId'), ...orderRef, warehouse: schema('WarehouseCode'), lines: { type: 'array', minItems: 1, items: receivedLine } }),
+  },
+  'return.refund_due': {
+    summary: 'Returned goods are in: the refunds stage pays `refundDue` back through the payment provider',
+    data: object(['rmaId', 'orderId', 'orderNumber', 'refundDue', 'currency'], {
+      rmaId: schema('RmaId'), ...orderRef, refundDue: minorUnits, currency: schema('Currency'),
+      shipping: { ...minorUnits, description: 'the part of refundDue that is shipping (the return brought the last unit back)' },
+    }),
+  },
+  'return.refunded': {
+    summary: "An RMA's money went back (through the provider, or handed to finance: `byHand`)",
+    data: object(['rmaId', 'orderId', 'orderNumber', 'amount', 'currency', 'byHand'], { rmaId: schema('RmaId'), ...orderRef, amount: minorUnits, currency: schema('Currency'), byHand: { type: 'boolean' } }),
+  },
+  'return.exchanged': {
+    summary: 'The returned goods became an exchange order, already paid by them, that goes through the pipeline',
+    data: object(['rmaId', 'orderId', 'orderNumber', 'exchangeOrderId', 'exchangeOrderNumber'], {
+      rmaId: schema('RmaId'), ...orderRef, exchangeOrderId: schema('OrderId'), exchangeOrderNumber: schema('OrderNumber'),
+    }),
+  },
+  'order.returned': {
+    summary: 'Every delivered unit of the order came back (`rmaId`: the return that brought the last one)',
+    data: object(['rmaId', 'orderId', 'orderNumber'], { rmaId: schema('RmaId'), ...orderRef }),
   },
   'shipment.requested': {
     summary: "A released shipment for a carrier that books from a queue: the same data as its fulfilment request",
@@ -475,6 +579,15 @@ const fromWarehouses: Record<string, EventSpec> = {
   'fulfillment.rejected': { summary: 'The warehouse refuses the request (its stock goes back; the order is allocated elsewhere)', data: fulfilmentNews([], { reason: text }) },
   'fulfillment.cancelled': { summary: 'The warehouse stopped the shipment (answer to fulfillment.cancel_requested, or on its own)', data: fulfilmentNews([]) },
   'fulfillment.cancel_refused': { summary: 'Too late to stop the shipment (answer to fulfillment.cancel_requested)', data: fulfilmentNews([], { reason: text }) },
+  'return.received': {
+    summary: 'The goods of an RMA arrived and were inspected: how many of each SKU, and how many can be sold again',
+    description: 'Answer to `return.expected`. Resellable units go back into stock; then the refund, or the exchange order. A receipt for an unknown RMA, or with more units than it has, changes nothing and opens a `return_mismatch` exception.',
+    data: object(['warehouse', 'rmaId', 'lines'], { warehouse: schema('WarehouseCode'), rmaId: schema('RmaId'), lines: { type: 'array', minItems: 1, items: receivedLine } }),
+    examples: [{
+      name: 'one-damaged', summary: 'Two mugs back, one of them broken',
+      payload: { specversion: '1.0', id: 'wms-evt-9120', source: 'wms/us-east', type: 'return.received', time: '2026-02-03T10:00:00Z', datacontenttype: 'application/json', data: { warehouse: 'us-east', rmaId: 'HUB-20260115-000042-R1', lines: [{ sku: 'MUG', quantity: 2, resellable: 1 }] } },
+    }],
+  },
 };
 
 // ---------------------------------------------------------------------------------------
@@ -542,10 +655,11 @@ const stageDescriptions = {
   backorders: 'Stock arrived: backordered orders that wanted it are validated again.',
   remedies: "Applies the customer's answer to a shortage: wait, ship what is there, or cancel.",
   reconcile: 'Payment notifications and payments an operator recorded go into the ledger; the order is settled.',
-  refunds: 'Money back to the customer when a paid order is cancelled or cut down.',
+  refunds: 'Money back to the customer when a paid order is cancelled or cut down, or returned goods are in.',
   cancellations: 'A released order was cancelled: each warehouse with a part of it is asked to stop (fulfillment.cancel_requested).',
   tracking: "Carriers' tracking updates move parcels on; delivered orders are delivered.",
   'warehouse-webhooks': 'Warehouse events posted by HTTP, handled as if published to {ns}.in.warehouse-events.',
+  returns: 'An approved return gets its label from the carrier (idempotency key: the RMA id); without one, a `return_label_needed` exception for a person.',
   notifications: "Tells the customer: composes the message from its template (the customer's locale, channels and quiet hours) and sends it by email, SMS or push, once per order, template and channel.",
 } satisfies Record<Stage, string>;
 
@@ -568,7 +682,7 @@ for (const stage of Object.keys(stageDescriptions) as Stage[]) {
 }
 
 // Fulfilment work for the warehouses: everything routed `fulfillment.*.<code>`.
-const toWarehouses = Object.entries(published).filter(([type, spec]) => type.startsWith('fulfillment.') && spec.routingKey?.endsWith('.{code}')).map(([type]) => type);
+const toWarehouses = Object.entries(published).filter(([type, spec]) => /^(fulfillment|return)\./.test(type) && spec.routingKey?.endsWith('.{code}')).map(([type]) => type);
 addChannel('out.warehouse', {
   address: '{ns}.out.warehouse.{code}',
   title: 'Fulfilment work for warehouse {code}',
@@ -580,7 +694,7 @@ addChannel('out.warehouse', {
   bindings: {
     amqp: {
       is: 'queue', queue: queue('{ns}.out.warehouse.{code}'), 'x-arguments': { ...quorum },
-      'x-bindings': [{ exchange: '{ns}.events', routingKey: 'fulfillment.*.{code}' }], bindingVersion: '0.3.0',
+      'x-bindings': [{ exchange: '{ns}.events', routingKey: 'fulfillment.*.{code}' }, { exchange: '{ns}.events', routingKey: 'return.*.{code}' }], bindingVersion: '0.3.0',
     },
   },
 });
@@ -722,6 +836,7 @@ export const asyncApiDocument: AsyncApiDocument = {
       CarrierCode: carrierCode,
       ServiceLevel: serviceLevel,
       FulfillmentRequest: fulfillmentRequestData,
+      RmaId: { type: 'string', minLength: 1, description: 'a return (RMA) number: `<order number>-R<n>`', examples: ['HUB-20260115-000042-R1'] },
     },
     messages,
     parameters: {

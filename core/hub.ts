@@ -25,7 +25,7 @@ import { loadConfig } from './config/business.ts';
 import type { HubEnv } from './config/env.ts';
 import { migrate } from './db/migrate.ts';
 import { createPool, type Db } from './db/pool.ts';
-import { escalateOverdueExceptions } from './db/sql/exceptions.ts';
+import { escalateOverdueExceptions } from './stages/escalation.ts';
 import { seedReferenceData } from './db/sql/reference.ts';
 import { assertTopology, createBroker, type Broker } from './messaging/broker.ts';
 import { createConsumer, type Consumer, type Handler } from './messaging/consume.ts';
@@ -46,11 +46,19 @@ import { reconcileStage } from './stages/reconcile.ts';
 import { refundsStage } from './stages/refunds.ts';
 import { cancellationsStage } from './stages/fulfilment.ts';
 import { requestReviewReminders } from './stages/review-reminders.ts';
+import { storeDailyReports } from './reports/daily.ts';
+import { autoCompleteOrders } from './stages/completion.ts';
+import { archiveFinishedOrders } from './stages/archive.ts';
 import { reportLogisticsDelays, trackingStage } from './stages/tracking.ts';
 import { createAdyenRefundClient, createStripeRefundClient, type RefundClient } from '../connectors/payments/refunds.ts';
 import { cancelUnpaidOrders, reportUnmatchedPayments } from './stages/payment-jobs.ts';
+import { expireUnmatchedPayments } from './stages/payment-expiry.ts';
+import { watchSlas } from './stages/sla-watchdog.ts';
+import { sweepLowStock } from './stages/low-stock.ts';
 import { backordersStage, warehouseEventsStage, warehouseWebhooksStage } from './stages/stock.ts';
 import { warehousePushStage } from './stages/warehouse-push.ts';
+import { returnsStage } from './stages/returns.ts';
+import { returnLabelClientFor } from '../connectors/carriers/labels.ts';
 import { notificationSenders, notificationsStage, sendDueNotifications } from './stages/notifications.ts';
 import type { NotificationSender } from './notify/senders.ts';
 import type { Channel as NotifyChannel } from './notify/preferences.ts';
@@ -102,6 +110,8 @@ export interface Hub {
   logger: Logger;
   /** what the stages work with (config, connectors, clock, ids): for jobs run by hand */
   ctx: StageContext;
+  /** the scheduled jobs (every role has the list; only the scheduler role runs them on their schedules) */
+  jobs: readonly Job[];
   /** the HTTP port actually listened on, when the api role runs */
   port: number | undefined;
   stop(): Promise<void>;
@@ -114,12 +124,18 @@ export interface Hub {
  */
 function scheduledJobs(deps: { db: Db; namespace: string; config: HubConfig; secrets: Readonly<Record<string, string>>; logger: Logger; now: () => Date; newId: () => string; ctx: StageContext; senders: ReadonlyMap<NotifyChannel, NotificationSender> }): Job[] {
   const jobs: Job[] = [
-    { name: 'exception-escalation', schedule: '* * * * *', lockMs: 50_000, run: async () => ({ escalated: await escalateOverdueExceptions(deps.db) }) },
+    { name: 'exception-escalation', schedule: '* * * * *', lockMs: 50_000, run: () => escalateOverdueExceptions(deps.db, deps.ctx) },
+    { name: 'sla-watchdog', schedule: '* * * * *', lockMs: 50_000, run: () => watchSlas(deps.db, deps.ctx) },
+    { name: 'low-stock', schedule: '*/15 * * * *', lockMs: 5 * 60_000, run: () => sweepLowStock(deps.db, deps.ctx) },
     { name: 'payment-timeout', schedule: '* * * * *', lockMs: 50_000, run: () => cancelUnpaidOrders(deps.db, deps.ctx) },
     { name: 'unmatched-payments', schedule: '*/5 * * * *', lockMs: 50_000, run: () => reportUnmatchedPayments(deps.db, deps.ctx) },
+    { name: 'unmatched-payment-expiry', schedule: '23 * * * *', lockMs: 5 * 60_000, run: () => expireUnmatchedPayments(deps.db, deps.ctx) },
     { name: 'logistics-delay', schedule: '*/10 * * * *', lockMs: 50_000, run: () => reportLogisticsDelays(deps.db, deps.ctx) },
     { name: 'notifications', schedule: '* * * * *', lockMs: 50_000, run: () => sendDueNotifications(deps.db, deps.ctx, deps.senders) },
     { name: 'review-reminders', schedule: '17 * * * *', lockMs: 5 * 60_000, run: () => requestReviewReminders(deps.db, deps.ctx) },
+    { name: 'daily-report', schedule: '15 0 * * *', lockMs: 10 * 60_000, run: () => storeDailyReports(deps.db, deps.ctx) },
+    { name: 'auto-complete', schedule: '41 * * * *', lockMs: 10 * 60_000, run: () => autoCompleteOrders(deps.db, deps.ctx) },
+    { name: 'archive', schedule: '40 3 * * *', lockMs: 15 * 60_000, run: () => archiveFinishedOrders(deps.db, deps.ctx) },
   ];
   for (const channel of deps.config.channels) {
     if (channel.enabled === false || channel.connector !== 'amazon' || !channel.poller) continue;
@@ -194,6 +210,7 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
       tracking: trackingStage(ctx),
       'warehouse-webhooks': warehouseWebhooksStage(ctx),
       notifications: notificationsStage(ctx, senders),
+      returns: returnsStage(ctx, returnLabelClientFor(config, env.secrets)),
     };
     const queues: [string, Handler][] = [
       ...(Object.entries(stages) as [Stage, Handler][]).map(([stage, handler]): [string, Handler] => [names(ns).stage(stage), handler]),
@@ -220,11 +237,11 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
   await relay?.start();
 
   const jobs = scheduledJobs({ db, namespace: ns, config, secrets: env.secrets, logger, now, newId, ctx, senders });
-  const scheduler = roles.has('scheduler') ? startScheduler({ db, redis, namespace: ns, logger }, jobs) : undefined;
+  const scheduler = roles.has('scheduler') ? startScheduler({ db, redis, namespace: ns, logger, now }, jobs) : undefined;
 
   const app = createApp({
     db, redis, broker, namespace: ns, config, channels, payments, carriers, secrets: env.secrets, adminToken: env.adminToken,
-    dedupe: createDeliveryDedupe(redis, ns), metrics, logger, now, newId,
+    dedupe: createDeliveryDedupe(redis, ns), metrics, logger, now, newId, jobs,
   });
   let server: ServerType | undefined;
   let port: number | undefined;
@@ -237,7 +254,7 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
   logger.info({ roles: [...roles], port }, 'hub started');
 
   return {
-    namespace: ns, config, topology, db, redis, broker, relay, app, metrics, logger, port, ctx,
+    namespace: ns, config, topology, db, redis, broker, relay, app, metrics, logger, port, ctx, jobs,
     async stop() {
       // Stop taking work, finish what is in flight, flush the outbox, then close.
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));

@@ -23,6 +23,9 @@ import { sendToNormalize } from '../core/intake.ts';
 import { appendAudit } from '../core/db/sql/audit.ts';
 import { listProducts, listWarehouses, productExists, upsertProduct, warehouseExists } from '../core/db/sql/reference.ts';
 import { isOrderStatus, orderStatuses } from '../core/order/status.ts';
+import { orderReturns } from './returns.ts';
+import { findArchivedOrders } from '../core/db/sql/archive.ts';
+import { archivedOrderDetail } from './archived-orders.ts';
 
 const ajv = new Ajv({ allErrors: true });
 
@@ -227,7 +230,11 @@ export function apiRoutes(deps: { db: Db; logger: Logger; ctx: StageContext }): 
   app.get('/orders', async (c) => {
     const status = queryParam(c, 'status');
     if (status && !isOrderStatus(status)) throw badRequest('invalid_query', `status must be one of ${orderStatuses.join(', ')}`);
-    const items = await findOrders(db, { channel: queryParam(c, 'channel'), externalId: queryParam(c, 'externalId'), status, limit: limitParam(c) });
+    const archived = queryParam(c, 'archived');
+    if (archived !== undefined && archived !== 'true' && archived !== 'false') throw badRequest('invalid_query', 'archived must be true or false');
+    const filter = { channel: queryParam(c, 'channel'), externalId: queryParam(c, 'externalId'), status, limit: limitParam(c) };
+    // archived=true searches the archive instead, with the same filters.
+    const items = archived === 'true' ? await findArchivedOrders(db, filter) : await findOrders(db, filter);
     return c.json({ items });
   });
 
@@ -235,13 +242,18 @@ export function apiRoutes(deps: { db: Db; logger: Logger; ctx: StageContext }): 
     const id = c.req.param('id');
     if (!uuid.test(id)) throw notFound('order_not_found', `no order with id ${id}`);
     const order = await getOrderSummary(db, id);
-    if (!order) throw notFound('order_not_found', `no order with id ${id}`);
-    const [timeline, reservations, exceptions] = await Promise.all([
+    if (!order) {
+      const archived = await archivedOrderDetail(db, id);
+      if (!archived) throw notFound('order_not_found', `no order with id ${id}`);
+      return c.json(archived);
+    }
+    const [timeline, reservations, exceptions, afterSales] = await Promise.all([
       orderTimeline(db, id),
       reservationsFor(db, id),
       listExceptions(db, { orderId: id }),
+      orderReturns(db, id),
     ]);
-    return c.json({ ...order, reservations, exceptions, timeline });
+    return c.json({ ...order, reservations, exceptions, ...afterSales, timeline });
   });
 
   app.get('/exceptions', async (c) => {

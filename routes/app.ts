@@ -8,11 +8,19 @@ import { openApiDocument } from './openapi.ts';
 import { asyncApiDocument } from '../asyncapi/asyncapi.ts';
 import { onError, problemResponse } from './problem.ts';
 import { webhookRoutes, type WebhookDeps } from './webhooks.ts';
+import { customerWebhookRoutes } from './customer-webhooks.ts';
+import { completionRoutes } from './completion-api.ts';
+import { reportRoutes } from './reports.ts';
+import { returnRoutes } from './returns.ts';
+import { jobRoutes } from './jobs.ts';
+import type { Job } from '../core/scheduling/jobs.ts';
 
 export interface AppDeps extends WebhookDeps {
   redis: Redis;
   broker?: Broker | undefined;
   adminToken: string | undefined;
+  /** the scheduled jobs `GET /api/jobs` lists and `POST /api/jobs/:name/run` runs */
+  jobs?: readonly Job[];
 }
 
 /** The hub's HTTP surface: webhooks, the operator API and health. Tests call `app.request()`. */
@@ -25,7 +33,12 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/openapi.json', (c) => c.json(openApiDocument));
   app.get('/asyncapi.json', (c) => c.json(asyncApiDocument));
   app.route('/webhooks', webhookRoutes(deps));
+  app.route('/webhooks', customerWebhookRoutes(deps));
   app.use('/api/*', bearerAuth(deps.adminToken));
   app.route('/api', apiRoutes({ db: deps.db, logger: deps.logger, ctx: { namespace: deps.namespace, config: deps.config, channels: deps.channels, payments: deps.payments, carriers: deps.carriers, now: deps.now, newId: deps.newId } }));
+  app.route('/api', completionRoutes({ db: deps.db, ctx: { namespace: deps.namespace, config: deps.config, channels: deps.channels, payments: deps.payments, carriers: deps.carriers, now: deps.now, newId: deps.newId } }));
+  app.route('/api', reportRoutes({ db: deps.db, ctx: { config: deps.config, now: deps.now } }));
+  app.route('/api', returnRoutes({ db: deps.db, ctx: { namespace: deps.namespace, config: deps.config, channels: deps.channels, payments: deps.payments, carriers: deps.carriers, now: deps.now, newId: deps.newId } }));
+  app.route('/api', jobRoutes({ db: deps.db, redis: deps.redis, namespace: deps.namespace, logger: deps.logger, jobs: deps.jobs ?? [], now: deps.now }));
   return app;
 }

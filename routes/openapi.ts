@@ -1,5 +1,8 @@
 import { canonicalOrderSchema } from '../schemas/canonical-order.ts';
 import { orderStatuses, paymentStatuses, fulfillmentStatuses } from '../core/order/status.ts';
+import { reportPaths } from './reports-openapi.ts';
+import { returnPaths } from './returns-openapi.ts';
+import { jobPaths } from './jobs-openapi.ts';
 
 const problem = { $ref: '#/components/schemas/Problem' };
 const problemResponse = (description: string) => ({ description, content: { 'application/problem+json': { schema: problem } } });
@@ -27,6 +30,7 @@ export const openApiDocument = {
           id: { type: 'string', format: 'uuid' }, orderNumber: { type: 'string' }, channel: { type: 'string' }, externalId: { type: 'string' },
           status: { enum: orderStatuses }, paymentStatus: { enum: paymentStatuses }, fulfillmentStatus: { enum: fulfillmentStatuses },
           warehouse: { type: ['string', 'null'] }, currency: { type: 'string' }, grandTotal: { type: 'integer', description: 'minor units' },
+          archived: { const: true, description: 'present on an order read from the archive' },
         },
       },
       InventoryRow: {
@@ -96,20 +100,57 @@ export const openApiDocument = {
         },
       },
     },
+    '/webhooks/customers/{source}': {
+      post: {
+        summary: "A customer's call from the shop's own website or app (source: a channel whose connector is website or app), signed X-Hub-Signature: t=…,v1=… with that channel's secret (WEBSITE_WEBHOOK_SECRET, APP_WEBHOOK_SECRET); X-Hub-Event-Id de-duplicates. See docs/channel-contract.md",
+        parameters: [{ name: 'source', in: 'path', required: true, schema: { type: 'string' } }],
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object', required: ['type', 'externalId'],
+                properties: {
+                  type: { enum: ['receipt.confirmed', 'feedback.given', 'return.requested'] },
+                  externalId: { type: 'string', description: "the channel's own order id" },
+                  rating: { type: 'integer', minimum: 1, maximum: 5, description: 'feedback.given' },
+                  comment: { type: 'string', maxLength: 2000, description: 'feedback.given, optional' },
+                  kind: { enum: ['refund', 'exchange'], description: 'return.requested' },
+                  reason: { type: 'string', maxLength: 1000, description: 'return.requested' },
+                  lines: { type: 'array', items: { type: 'object', required: ['sku', 'quantity'], properties: { sku: { type: 'string' }, quantity: { type: 'integer', minimum: 1 }, exchangeSku: { type: 'string' } } }, description: 'return.requested' },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          200: json({ type: 'object', required: ['status'], properties: { status: { enum: ['accepted', 'duplicate'] }, id: { type: 'integer' }, type: { type: 'string' }, result: { type: 'object', description: 'what the call did, e.g. the order completed' } } }, 'done (or done before)'),
+          401: problemResponse('bad signature, or a timestamp more than 5 minutes off; nothing stored'),
+          404: problemResponse('not a channel of the shop\'s own, or no such order on it (the delivery is kept)'),
+          409: problemResponse('the order is in a state the call does not apply to, or it was rated differently before, or the event id was used for a different payload'),
+          413: problemResponse('body over the limit'),
+          422: problemResponse('malformed JSON, an unknown type (the supported types are listed) or invalid fields; kept raw with an exception'),
+          503: problemResponse('the channel secret is not configured; retry later'),
+        },
+      },
+    },
     '/asyncapi.json': { get: { summary: "The AsyncAPI 3.0 description of the hub's RabbitMQ exchanges, queues and messages", responses: { 200: json({ type: 'object' }) } } },
     '/health': { get: { summary: 'The process is up', responses: { 200: json({ type: 'object' }) } } },
     '/ready': { get: { summary: 'Postgres, Redis and RabbitMQ reachable', responses: { 200: json({ type: 'object' }), 503: json({ type: 'object' }, 'not ready') } } },
     '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format', content: { 'text/plain': {} } } } } },
     '/api/orders': {
       get: {
-        security: auth, summary: 'Search orders',
-        parameters: ['channel', 'externalId', 'status', 'limit'].map((name) => ({ name, in: 'query', schema: { type: 'string' } })),
+        security: auth, summary: 'Search orders (archived=true: search the archive, with the same filters)',
+        parameters: [
+          ...['channel', 'externalId', 'status', 'limit'].map((name) => ({ name, in: 'query', schema: { type: 'string' } })),
+          { name: 'archived', in: 'query', schema: { enum: ['true', 'false'] }, description: 'true: archived orders only, each with archived: true' },
+        ],
         responses: { 200: list({ $ref: '#/components/schemas/OrderSummary' }), 400: problemResponse('bad query'), ...unauthorized },
       },
     },
     '/api/orders/{id}': {
       get: {
-        security: auth, summary: 'One order with lines, reservations, exceptions and its timeline',
+        security: auth, summary: 'One order with lines, reservations, exceptions and its timeline; an archived order the same, with archived: true',
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
         responses: { 200: json({ $ref: '#/components/schemas/OrderSummary' }), 404: problemResponse('no such order'), ...unauthorized },
       },
@@ -146,6 +187,28 @@ export const openApiDocument = {
         responses: { 202: json({ type: 'object' }, 'applied by the pipeline'), 400: problemResponse('invalid body or unknown warehouse'), 404: problemResponse('no such order'), 409: problemResponse('already released'), ...unauthorized },
       },
     },
+    '/api/orders/{id}/confirm-receipt': {
+      post: {
+        security: auth, summary: "Confirm receipt on the customer's behalf: a delivered (or shipped) order is completed; a completed one stays as it is",
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+        responses: {
+          200: json({ type: 'object', required: ['orderId', 'orderNumber', 'status', 'alreadyCompleted'], properties: { orderId: { type: 'string' }, orderNumber: { type: 'string' }, status: { enum: orderStatuses }, alreadyCompleted: { type: 'boolean' } } }),
+          404: problemResponse('no such order'), 409: problemResponse('the order is in a state that cannot complete'), ...unauthorized,
+        },
+      },
+    },
+    '/api/orders/{id}/feedback': {
+      post: {
+        security: auth, summary: "The customer's rating of a delivered, completed or returned order: one per order",
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', additionalProperties: false, required: ['rating'], properties: { rating: { type: 'integer', minimum: 1, maximum: 5 }, comment: { type: 'string', maxLength: 2000 } } } } } },
+        responses: {
+          201: json({ type: 'object' }, 'recorded'), 200: json({ type: 'object' }, 'the same rating was recorded before; nothing changed'),
+          400: problemResponse('invalid body (the failing fields are listed)'), 404: problemResponse('no such order'),
+          409: problemResponse('the order is not delivered yet, or was rated differently before'), ...unauthorized,
+        },
+      },
+    },
     '/api/exceptions': { get: { security: auth, summary: 'Exceptions with owner and deadline', responses: { 200: list({ type: 'object' }), ...unauthorized } } },
     '/api/inbound': {
       get: {
@@ -176,6 +239,9 @@ export const openApiDocument = {
         responses: { 201: json({ type: 'object' }, 'the comparison: matched, discrepancies, fees'), 400: problemResponse('empty body'), 404: problemResponse('unknown provider'), 422: problemResponse('unreadable report'), ...unauthorized },
       },
     },
+    ...reportPaths,
+    ...returnPaths,
+    ...jobPaths,
     '/api/warehouses': { get: { security: auth, summary: 'Warehouses', responses: { 200: list({ type: 'object' }), ...unauthorized } } },
     '/api/products': { get: { security: auth, summary: 'Products', responses: { 200: list({ $ref: '#/components/schemas/Product' }), ...unauthorized } } },
     '/api/products/{sku}': {

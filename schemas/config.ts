@@ -100,6 +100,20 @@ export const configSchema = {
           cutoffTime: { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' },
           /** IANA time zone of the warehouse ("America/New_York"; default UTC) */
           timeZone: { type: 'string' },
+          /** its street address, where returned goods are sent (return labels need it) */
+          address: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['line1', 'city', 'postalCode'],
+            properties: {
+              line1: { type: 'string', minLength: 1 },
+              line2: { type: 'string' },
+              city: { type: 'string', minLength: 1 },
+              region: { type: 'string' },
+              postalCode: { type: 'string', minLength: 1 },
+              phone: { type: 'string' },
+            },
+          },
         },
       },
     },
@@ -303,6 +317,8 @@ export const configSchema = {
         paymentTimeoutMinutes: { type: 'integer', minimum: 1 },
         /** a payment with no order after this long becomes an exception for finance (default 60) */
         unmatchedAfterMinutes: { type: 'integer', minimum: 1 },
+        /** a payment still without an order this many days after it came expires: never matched, finance returns the money (default 7) */
+        unmatchedExpiryDays: { type: 'integer', minimum: 1, maximum: 365 },
         /** the providers' APIs the hub refunds through (keys from STRIPE_API_KEY, ADYEN_API_KEY) */
         refunds: {
           type: 'object',
@@ -348,6 +364,66 @@ export const configSchema = {
         nonReturnableCategories: stringList,
         /** refund the shipping charge when every unit of the order comes back (default true) */
         refundShippingOnFullReturn: { type: 'boolean' },
+        /** return labels bought when a return is approved (key from EASYPOST_API_KEY); absent: labels by hand */
+        returnLabels: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            easypost: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['baseUrl'],
+              properties: {
+                baseUrl: { type: 'string', pattern: '^https?://' },
+                /** per hub carrier code: EasyPost's carrier name, its account, service names; default ups → UPS, fedex → FedEx, … */
+                carriers: {
+                  type: 'object',
+                  additionalProperties: {
+                    type: 'object',
+                    additionalProperties: false,
+                    required: ['carrier'],
+                    properties: {
+                      carrier: { type: 'string', minLength: 1 },
+                      carrierAccountId: { type: 'string', pattern: '^ca_' },
+                      services: { type: 'object', additionalProperties: { type: 'string', minLength: 1 } },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    /** the daily KPI reports */
+    reports: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        /** IANA time zone whose calendar days the reports count (default UTC) */
+        timeZone: { type: 'string', minLength: 1, maxLength: 64 },
+      },
+    },
+    /** how long an order may stay in a status before the SLA watchdog opens an `sla_breach` exception */
+    sla: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        /** minutes per order status; a status not named has no SLA */
+        byStatus: {
+          type: 'object',
+          propertyNames: { enum: ['received', 'validated', 'on_hold', 'allocated', 'backordered', 'ready_to_ship', 'released', 'shipped', 'delivered'] },
+          additionalProperties: { type: 'integer', minimum: 1 },
+        },
+      },
+    },
+    /** finished orders moving to the archive tables (still readable through the API) */
+    archive: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        /** a completed, cancelled, rejected or returned order moves this many days after it finished (default 365) */
+        afterDays: { type: 'integer', minimum: 30 },
       },
     },
     webhooks: {
@@ -361,7 +437,12 @@ export const configSchema = {
       type: 'object',
       additionalProperties: false,
       required: ['owner', 'deadlineMinutes'],
-      properties: { owner: { type: 'string', minLength: 1 }, deadlineMinutes: { type: 'integer', minimum: 1 } },
+      properties: {
+        owner: { type: 'string', minLength: 1 },
+        deadlineMinutes: { type: 'integer', minimum: 1 },
+        /** who takes the exception over when its deadline passes (absent: the owner keeps it) */
+        escalateTo: { type: 'string', minLength: 1 },
+      },
     },
   },
 } as const;
@@ -369,4 +450,4 @@ export const configSchema = {
 export type HubConfig = FromSchema<typeof configSchema>;
 export type WarehouseConfig = HubConfig['warehouses'][number];
 export type ProductConfig = HubConfig['products'][number];
-export interface SopEntry { owner: string; deadlineMinutes: number }
+export interface SopEntry { owner: string; deadlineMinutes: number; escalateTo?: string }

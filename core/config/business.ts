@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { configSchema, type HubConfig, type SopEntry } from '../../schemas/config.ts';
+import { isTimeZone } from '../reports/calendar.ts';
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true });
 // ajv-formats is CommonJS: under NodeNext its default import is the module object.
@@ -38,6 +39,8 @@ export function parseConfig(document: unknown, origin = 'config'): HubConfig {
     if (!warehouses.has(s.warehouse)) problems.push(`/stock/${i}/warehouse "${s.warehouse}" is not a configured warehouse`);
     if (!skus.has(s.sku)) problems.push(`/stock/${i}/sku "${s.sku}" is not a configured product`);
   });
+  const reportZone = config.reports?.timeZone;
+  if (reportZone !== undefined && !isTimeZone(reportZone)) problems.push(`/reports/timeZone "${reportZone}" is not an IANA time zone`);
   if (problems.length > 0) throw new Error(`${origin} is invalid:\n  - ${problems.join('\n  - ')}`);
   return config;
 }

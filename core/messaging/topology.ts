@@ -23,7 +23,7 @@ export const stageBindings = {
   // payment notifications (and payments an operator records) into the ledger
   reconcile: ['payment.received'],
   // money back to the customer when a paid order is cancelled or cut down
-  refunds: ['order.cancelled', 'order.reduced'],
+  refunds: ['order.cancelled', 'order.reduced', 'return.refund_due'],
   // a released order cancelled: the warehouses are asked to stop
   cancellations: ['order.cancel_requested'],
   // carriers' tracking updates
@@ -32,6 +32,8 @@ export const stageBindings = {
   'warehouse-webhooks': ['warehouse.event_received'],
   // what customers are told, by email, SMS or push
   notifications: ['customer.notification_requested'],
+  // an approved return gets its label from the carrier
+  returns: ['return.approved'],
 } as const;
 export type Stage = keyof typeof stageBindings;
 
@@ -99,7 +101,7 @@ export function hubTopology(ns: string, options: TopologyOptions): Topology {
       ...options.warehouses.map((code) => ({
         name: n.warehouse(code),
         arguments: { ...quorum },
-        bindings: [{ exchange: n.events, routingKey: `fulfillment.*.${code}` }],
+        bindings: [{ exchange: n.events, routingKey: `fulfillment.*.${code}` }, { exchange: n.events, routingKey: `return.*.${code}` }],
       })),
     ],
   };

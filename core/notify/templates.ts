@@ -509,4 +509,55 @@ export const defaultTemplates: Templates = {
       sms: '订单 {{orderNumber}} 已退款 {{amount}}。',
     },
   },
+  return_approved: {
+    en: {
+      subject: 'Your return {{rmaId}} is approved',
+      body: `${hello.en}\n\nYour return {{rmaId}} for order {{orderNumber}} is approved. We will send you the return label shortly; please pack the items with the return number on the parcel.`,
+      sms: 'Return {{rmaId}} (order {{orderNumber}}) approved. The label follows.',
+    },
+    'zh-TW': {
+      subject: '退貨申請 {{rmaId}} 已核准',
+      body: `${hello.tw}\n\n您訂單 {{orderNumber}} 的退貨申請 {{rmaId}} 已核准。我們稍後會寄送退貨標籤給您，請將商品包裝妥當，並在包裹上註明退貨編號。`,
+      sms: '退貨申請 {{rmaId}}（訂單 {{orderNumber}}）已核准，退貨標籤稍後寄出。',
+    },
+    'zh-CN': {
+      subject: '退货申请 {{rmaId}} 已批准',
+      body: `${hello.cn}\n\n您订单 {{orderNumber}} 的退货申请 {{rmaId}} 已批准。我们稍后会发送退货标签给您，请将商品包装好，并在包裹上注明退货编号。`,
+      sms: '退货申请 {{rmaId}}（订单 {{orderNumber}}）已批准，退货标签稍后发送。',
+    },
+  },
+  return_rejected: {
+    en: {
+      subject: 'Your return request for order {{orderNumber}}',
+      body: `${hello.en}\n\nWe are sorry: we cannot accept return {{rmaId}} for order {{orderNumber}} ({{reason}}). Reply to this message if you think this is a mistake.`,
+      sms: 'Return {{rmaId}} (order {{orderNumber}}) cannot be accepted: {{reason}}',
+    },
+    'zh-TW': {
+      subject: '訂單 {{orderNumber}} 的退貨申請',
+      body: `${hello.tw}\n\n很抱歉，我們無法受理訂單 {{orderNumber}} 的退貨申請 {{rmaId}}（{{reason}}）。如有疑問，請直接回覆此訊息。`,
+      sms: '訂單 {{orderNumber}} 的退貨申請 {{rmaId}} 無法受理：{{reason}}',
+    },
+    'zh-CN': {
+      subject: '订单 {{orderNumber}} 的退货申请',
+      body: `${hello.cn}\n\n很抱歉，我们无法受理订单 {{orderNumber}} 的退货申请 {{rmaId}}（{{reason}}）。如有疑问，请直接回复此消息。`,
+      sms: '订单 {{orderNumber}} 的退货申请 {{rmaId}} 无法受理：{{reason}}',
+    },
+  },
+  return_label: {
+    en: {
+      subject: 'Your return label for {{rmaId}}',
+      body: `${hello.en}\n\nHere is the {{carrier}} label for your return {{rmaId}} (order {{orderNumber}}): {{labelUrl}}\n\nPrint it, stick it on the parcel and hand it to {{carrier}}. Tracking number: {{trackingCode}}.`,
+      sms: 'Return {{rmaId}}: your {{carrier}} label is at {{labelUrl}}',
+    },
+    'zh-TW': {
+      subject: '退貨 {{rmaId}} 的退貨標籤',
+      body: `${hello.tw}\n\n這是您退貨 {{rmaId}}（訂單 {{orderNumber}}）的 {{carrier}} 退貨標籤：{{labelUrl}}\n\n請列印後貼在包裹上，交給 {{carrier}}。追蹤編號：{{trackingCode}}。`,
+      sms: '退貨 {{rmaId}} 的 {{carrier}} 退貨標籤：{{labelUrl}}',
+    },
+    'zh-CN': {
+      subject: '退货 {{rmaId}} 的退货标签',
+      body: `${hello.cn}\n\n这是您退货 {{rmaId}}（订单 {{orderNumber}}）的 {{carrier}} 退货标签：{{labelUrl}}\n\n请打印后贴在包裹上，交给 {{carrier}}。运单号：{{trackingCode}}。`,
+      sms: '退货 {{rmaId}} 的 {{carrier}} 退货标签：{{labelUrl}}',
+    },
+  },
 };

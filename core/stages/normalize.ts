@@ -10,6 +10,8 @@ import type { Handler } from '../messaging/consume.ts';
 import type { CloudEvent } from '../messaging/cloudevent.ts';
 import { decideChannelUpdate, type ChannelSnapshot } from '../pipeline/channel-update.ts';
 import { receiveOrder } from '../pipeline/receive.ts';
+import { archivedOrderProblem } from '../pipeline/archive.ts';
+import { archivedOrderByExternalId } from '../db/sql/archive.ts';
 import { claimEarlyPayments, lockMatchKey } from '../db/sql/payments.ts';
 import { settleOrderPayments } from './reconcile.ts';
 import { applyOrderChange, orderMessages } from './apply.ts';
@@ -20,7 +22,8 @@ import type { StageContext } from './context.ts';
  * connector's normalize runs again on the stored bytes (the webhook ran it too, to answer
  * 4xx), so a delivery replayed after a mapping fix goes through exactly the same path.
  * Every delivery carries the channel's whole order, so arrival order does not matter: an
- * update or a cancel for an order the hub has not seen creates it first.
+ * update or a cancel for an order the hub has not seen creates it first, unless the order
+ * is archived: then the delivery is kept as ignored, with the reason.
  */
 export function normalizeStage(ctx: StageContext): Handler {
   return async ({ event }, tx) => {
@@ -57,6 +60,12 @@ export function normalizeStage(ctx: StageContext): Handler {
       if (decision.kind !== 'change') return ack(decision.kind === 'stale' ? 'older snapshot ignored' : 'nothing changed');
       await applyOrderChange(tx, ctx, existing.record, decision.change, { stage: 'normalize', messageId: event.id, actor: `channel:${raw.source}` });
       return ack();
+    }
+    // Late traffic about an archived order: kept, changes nothing, and never makes it anew.
+    const archived = await archivedOrderByExternalId(tx, result.order.channel, result.order.externalId);
+    if (archived) {
+      await markRawDelivery(tx, raw.id, 'ignored', [archivedOrderProblem(archived)]);
+      return ack(`order ${archived.orderNumber} is archived`);
     }
     await createOrder(tx, ctx, raw, snapshot, event);
     return ack();

@@ -36,6 +36,9 @@ export async function cancelUnpaidOrders(db: Db, ctx: StageContext): Promise<Rec
   return { checked: ids.length, cancelled };
 }
 
+/** The message id of the `payment_unmatched` exception of one ledger entry. */
+export const unmatchedPaymentAlertId = (provider: string, entryId: string) => `unmatched:${provider}:${entryId}`;
+
 /** Job: a payment with no order after `payments.unmatchedAfterMinutes` is an exception for finance. */
 export async function reportUnmatchedPayments(db: Db, ctx: StageContext): Promise<Record<string, number>> {
   const minutes = ctx.config.payments?.unmatchedAfterMinutes ?? 60;
@@ -46,7 +49,7 @@ export async function reportUnmatchedPayments(db: Db, ctx: StageContext): Promis
     const id = await openException(db, {
       type: 'payment_unmatched', owner: sop.owner, deadline: new Date(ctx.now().getTime() + sop.deadlineMinutes * 60_000),
       reason: `${p.provider} ${p.kind} of ${p.amount} ${p.currency} (${p.paymentId}) matches no order after ${minutes} minutes`,
-      messageId: `unmatched:${p.provider}:${p.entryId}`, stage: 'reconcile', details: { ...p },
+      messageId: unmatchedPaymentAlertId(p.provider, p.entryId), stage: 'reconcile', details: { ...p },
     });
     if (id !== undefined) opened++;
   }

@@ -4,6 +4,7 @@ import type { Tx } from '../db/pool.ts';
 import { openException } from '../db/sql/exceptions.ts';
 import { lockOrder } from '../db/sql/orders.ts';
 import { findOrderForPayment, ledgerOf, lockMatchKey, recordPayment } from '../db/sql/payments.ts';
+import { findArchivedOrderForPayment } from '../db/sql/archive.ts';
 import { getRawDelivery, markRawDelivery } from '../db/sql/raw.ts';
 import { normalizePayment } from '../inbound-payments.ts';
 import type { Handler } from '../messaging/consume.ts';
@@ -11,6 +12,7 @@ import { ack, park } from '../messaging/decision.ts';
 import { paymentChange } from '../pipeline/payment-change.ts';
 import { paymentPosition } from '../pipeline/payment-status.ts';
 import { applyOrderChange } from './apply.ts';
+import { reportArchivedOrderPayment } from './archive.ts';
 import type { StageContext } from './context.ts';
 
 /** Channels whose own order ids a provider's payments may carry (config `payments.links`). */
@@ -22,14 +24,16 @@ export function channelsLinkedTo(ctx: StageContext, provider: string, account: s
 
 /**
  * Brings an order's payment status in line with its ledger, in the caller's transaction:
- * used when payments arrive and when an order arrives after its payments.
+ * used when payments arrive and when an order arrives after its payments. False when the
+ * order is not live (it was archived).
  */
-export async function settleOrderPayments(tx: Tx, ctx: StageContext, orderId: string, news: readonly PaymentEvent[], cause: { stage: string; messageId: string; actor?: string }): Promise<void> {
+export async function settleOrderPayments(tx: Tx, ctx: StageContext, orderId: string, news: readonly PaymentEvent[], cause: { stage: string; messageId: string; actor?: string }): Promise<boolean> {
   const record = await lockOrder(tx, orderId);
-  if (!record) return;
+  if (!record) return false;
   const position = paymentPosition(await ledgerOf(tx, orderId), { grandTotal: record.order.totals.grandTotal, currency: record.order.currency });
   const change = paymentChange(record, position, news);
   if (change) await applyOrderChange(tx, ctx, record, change, cause);
+  return true;
 }
 
 /**
@@ -37,7 +41,8 @@ export async function settleOrderPayments(tx: Tx, ctx: StageContext, orderId: st
  * operator recorded) becomes ledger entries — each movement once, whatever the
  * duplicates — matched to its order and settled. A payment whose order has not arrived yet
  * stays in the ledger unmatched; the order claims it when it comes, and a job raises an
- * exception if it never does.
+ * exception if it never does. A payment for an archived order is recorded under it and
+ * raises an exception for finance at once.
  */
 export function reconcileStage(ctx: StageContext): Handler {
   return async ({ event }, tx) => {
@@ -72,12 +77,16 @@ export function reconcileStage(ctx: StageContext): Handler {
     const affected = new Map<string, PaymentEvent[]>();
     for (const entry of entries) {
       if (entry.match.externalOrderId) await lockMatchKey(tx, entry.match.externalOrderId);
-      const orderId = await findOrderForPayment(tx, entry.match, channelsLinkedTo(ctx, entry.provider, entry.account));
+      const linked = channelsLinkedTo(ctx, entry.provider, entry.account);
+      // An archived order's payments go into the ledger under its id too, and to finance below.
+      const orderId = (await findOrderForPayment(tx, entry.match, linked)) ?? (await findArchivedOrderForPayment(tx, entry.match, linked))?.id;
       const isNew = await recordPayment(tx, entry, orderId ?? null, rawId);
       if (isNew && orderId) affected.set(orderId, [...(affected.get(orderId) ?? []), entry]);
     }
     for (const [orderId, news] of affected) {
-      await settleOrderPayments(tx, ctx, orderId, news, { stage: 'reconcile', messageId: `${event.id}:${orderId}`, ...(typeof event.data.actor === 'string' ? { actor: event.data.actor } : {}) });
+      const settled = await settleOrderPayments(tx, ctx, orderId, news, { stage: 'reconcile', messageId: `${event.id}:${orderId}`, ...(typeof event.data.actor === 'string' ? { actor: event.data.actor } : {}) });
+      // Archived before, or while this message was on its way: nothing to settle, finance looks.
+      if (!settled) await reportArchivedOrderPayment(tx, ctx, orderId, news, `${event.id}:${orderId}`);
     }
     return ack();
   };

@@ -9,6 +9,7 @@ import { ack, retry } from '../messaging/decision.ts';
 import { applyOrderChange } from './apply.ts';
 import { notification } from '../pipeline/notify.ts';
 import { formatMinorUnits } from '../money.ts';
+import { returnRefunded } from './returns.ts';
 import type { StageContext } from './context.ts';
 
 /** Captured minus refunded, per provider payment, in the order's currency. */
@@ -25,8 +26,9 @@ function refundable(ledger: Awaited<ReturnType<typeof ledgerOf>>, currency: stri
 }
 
 /**
- * Stage `refunds`: money goes back when a paid order is cancelled (all of it) or cut down
- * to what is there (`order.reduced`, its `refundDue`). Each refund is asked of the
+ * Stage `refunds`: money goes back when a paid order is cancelled (all of it), cut down
+ * to what is there (`order.reduced`, its `refundDue`), or when returned goods are in
+ * (`return.refund_due`, its `refundDue`; the RMA is then `refunded`). Each refund is asked of the
  * provider's API with an idempotency key fixed by the cause (order, event, payment), so a
  * retry or a redelivery never refunds twice; the provider's own refund notification then
  * lands in the ledger like any payment. Money the hub cannot refund itself (cash, a
@@ -37,9 +39,12 @@ export function refundsStage(ctx: StageContext, clients: ReadonlyMap<string, Ref
     const orderId = typeof event.data.orderId === 'string' ? event.data.orderId : undefined;
     const record = orderId ? await lockOrder(tx, orderId) : undefined;
     if (!record) return ack('no such order');
-    let owed = event.type === 'order.reduced' ? Number(event.data.refundDue ?? 0) : Number.POSITIVE_INFINITY;
+    let owed = event.type === 'order.reduced' || event.type === 'return.refund_due' ? Number(event.data.refundDue ?? 0) : Number.POSITIVE_INFINITY;
     const payments = refundable(await ledgerOf(tx, record.id), record.order.currency);
-    if (payments.length === 0 || owed <= 0) return ack('nothing captured to refund');
+    if (payments.length === 0 || owed <= 0) {
+      if (event.type === 'return.refund_due') await returnRefunded(tx, ctx, record.id, event.data.rmaId);
+      return ack('nothing captured to refund');
+    }
 
     for (const p of payments) {
       if (owed <= 0) break;
@@ -71,6 +76,8 @@ export function refundsStage(ctx: StageContext, clients: ReadonlyMap<string, Ref
         await refundByHand(tx, ctx, record.id, p, amount, key, `${p.provider} refused the refund: ${result.message}`);
       }
     }
+    // A return's refund is made (or handed to finance): the RMA is refunded.
+    if (event.type === 'return.refund_due') await returnRefunded(tx, ctx, record.id, event.data.rmaId);
     return ack();
   };
 }

@@ -1,6 +1,6 @@
 import { sopFor } from '../config/business.ts';
 import type { Tx } from '../db/pool.ts';
-import { openException } from '../db/sql/exceptions.ts';
+import { openException, resolveExceptionByMessageId } from '../db/sql/exceptions.ts';
 import { adjustOnHand, backordersWanting, stockLevel, totalAvailable } from '../db/sql/inventory.ts';
 import { lockOrder } from '../db/sql/orders.ts';
 import { enqueueMessages, type OutboxMessage } from '../db/sql/outbox.ts';
@@ -14,6 +14,7 @@ import { names } from '../messaging/topology.ts';
 import { lowStockThreshold, ordersToRetry } from '../pipeline/backorders.ts';
 import { applyOrderChange } from './apply.ts';
 import { fulfilmentEvent } from './fulfilment.ts';
+import { returnReceived } from './returns.ts';
 import type { StageContext } from './context.ts';
 
 const stockMessage = (ctx: StageContext, type: string, data: Record<string, unknown>): OutboxMessage => ({
@@ -22,11 +23,38 @@ const stockMessage = (ctx: StageContext, type: string, data: Record<string, unkn
   event: cloudEvent({ id: ctx.newId(), source: `/order-hub/${ctx.namespace}/inventory`, type, subject: `${String(data.warehouse)}/${String(data.sku)}`, time: ctx.now(), data }),
 });
 
+/** The message id of the one low-stock alert a warehouse's SKU can have open. */
+export const lowStockAlertId = (warehouse: string, sku: string) => `low_stock:${warehouse}:${sku}`;
+
+/**
+ * Brings a SKU's low-stock alert in a warehouse in line with its available stock: at or
+ * under the SKU's threshold, an alert for the inventory owner (one open alert per warehouse
+ * and SKU; `inventory.low` when it opens); above it, the alert resolved. Returns what changed
+ * and the messages to send with it. Used where stock changes and by the low-stock sweep.
+ */
+export async function applyLowStockAlert(
+  tx: Tx, ctx: StageContext, warehouse: string, sku: string, level: { onHand: number; reserved: number; available: number },
+): Promise<{ change: 'opened' | 'resolved' | undefined; messages: OutboxMessage[] }> {
+  const threshold = lowStockThreshold(ctx.config.inventory, sku);
+  const alertId = lowStockAlertId(warehouse, sku);
+  if (level.available <= threshold) {
+    const sop = sopFor(ctx.config, 'low_stock');
+    const opened = await openException(tx, {
+      type: 'low_stock', owner: sop.owner, deadline: new Date(ctx.now().getTime() + sop.deadlineMinutes * 60_000),
+      reason: `${sku} in ${warehouse}: ${level.available} available, at or under the threshold of ${threshold}`,
+      messageId: alertId, stage: 'inventory', details: { warehouse, sku, ...level, threshold },
+    });
+    if (opened === undefined) return { change: undefined, messages: [] };
+    return { change: 'opened', messages: [stockMessage(ctx, 'inventory.low', { warehouse, sku, available: level.available, threshold })] };
+  }
+  const resolved = await resolveExceptionByMessageId(tx, 'low_stock', alertId, `${level.available} available, above the threshold of ${threshold}`);
+  return { change: resolved > 0 ? 'resolved' : undefined, messages: [] };
+}
+
 /**
  * After stock of a SKU changed in a warehouse: more available → `inventory.replenished`
- * (waiting backorders get another chance); at or under the SKU's threshold → a low-stock
- * alert for the inventory owner (one open alert per warehouse and SKU); back above it → the
- * alert is resolved.
+ * (waiting backorders get another chance); the low-stock alert follows the new level
+ * (`applyLowStockAlert`).
  */
 export async function stockChanged(tx: Tx, ctx: StageContext, warehouse: string, sku: string, availableBefore: number | null): Promise<void> {
   const level = await stockLevel(tx, warehouse, sku);
@@ -35,19 +63,7 @@ export async function stockChanged(tx: Tx, ctx: StageContext, warehouse: string,
   if (availableBefore !== null && level.available > availableBefore) {
     messages.push(stockMessage(ctx, 'inventory.replenished', { warehouse, sku, available: level.available }));
   }
-  const threshold = lowStockThreshold(ctx.config.inventory, sku);
-  const alertId = `low_stock:${warehouse}:${sku}`;
-  if (level.available <= threshold) {
-    const sop = sopFor(ctx.config, 'low_stock');
-    const opened = await openException(tx, {
-      type: 'low_stock', owner: sop.owner, deadline: new Date(ctx.now().getTime() + sop.deadlineMinutes * 60_000),
-      reason: `${sku} in ${warehouse}: ${level.available} available, at or under the threshold of ${threshold}`,
-      messageId: alertId, stage: 'inventory', details: { warehouse, sku, ...level, threshold },
-    });
-    if (opened !== undefined) messages.push(stockMessage(ctx, 'inventory.low', { warehouse, sku, available: level.available, threshold }));
-  } else {
-    await tx.query(`UPDATE exceptions SET status = 'resolved', resolved_at = now() WHERE type = 'low_stock' AND message_id = $1 AND status = 'open'`, [alertId]);
-  }
+  messages.push(...(await applyLowStockAlert(tx, ctx, warehouse, sku, level)).messages);
   await enqueueMessages(tx, messages);
 }
 
@@ -102,6 +118,9 @@ export function warehouseEventsStage(ctx: StageContext): Handler {
         changes = (items as { sku: string; onHand: number }[]).map((i) => ({ sku: i.sku, onHand: i.onHand }));
         break;
       }
+      // goods of an RMA back and inspected: see core/stages/returns.ts
+      case 'return.received':
+        return returnReceived(tx, ctx, event, warehouse);
       default:
         if (event.type.startsWith('fulfillment.')) return fulfilmentEvent(tx, ctx, event, warehouse);
         return park(`warehouse event type "${event.type}" is not handled`);

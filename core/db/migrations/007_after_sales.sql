@@ -24,6 +24,8 @@ CREATE TABLE returns (
   currency          char(3)     NOT NULL,
   exchange_order_id uuid,
   requested_by      text        NOT NULL,
+  reasons           jsonb       NOT NULL DEFAULT '[]',   -- every reason it was rejected
+  idempotency_key   text        UNIQUE,               -- a retried request finds the RMA it made
   created_at        timestamptz NOT NULL DEFAULT now(),
   updated_at        timestamptz NOT NULL DEFAULT now(),
   received_at       timestamptz,
@@ -31,6 +33,8 @@ CREATE TABLE returns (
 );
 CREATE INDEX returns_order_idx ON returns (order_id);
 CREATE INDEX returns_created_idx ON returns (created_at);
+CREATE INDEX returns_status_idx ON returns (status, created_at);
+CREATE INDEX returns_exchange_idx ON returns (exchange_order_id);
 
 CREATE TABLE return_lines (
   return_id           text NOT NULL REFERENCES returns (id),

@@ -67,9 +67,43 @@ export async function resolveOrderExceptions(db: Queryable, orderId: string, typ
   return rowCount ?? 0;
 }
 
-/** Marks open exceptions whose deadline has passed as escalated; returns how many. */
-export async function escalateOverdueExceptions(db: Queryable): Promise<number> {
+/** Resolves the open exception of a type with this message id (its cause went away); returns how many (0 or 1). */
+export async function resolveExceptionByMessageId(db: Queryable, type: string, messageId: string, note: string): Promise<number> {
   const { rowCount } = await db.query(
-    `UPDATE exceptions SET escalated_at = now() WHERE status = 'open' AND escalated_at IS NULL AND deadline < now()`);
+    `UPDATE exceptions SET status = 'resolved', resolved_at = now(), details = details || jsonb_build_object('resolution', $3::text)
+      WHERE type = $1 AND message_id = $2 AND status = 'open'`, [type, messageId, note]);
   return rowCount ?? 0;
+}
+
+/** Resolves these exceptions, those still open; returns how many. */
+export async function resolveExceptions(db: Queryable, ids: readonly number[], note: string): Promise<number> {
+  if (ids.length === 0) return 0;
+  const { rowCount } = await db.query(
+    `UPDATE exceptions SET status = 'resolved', resolved_at = now(), details = details || jsonb_build_object('resolution', $2::text)
+      WHERE id = ANY($1::bigint[]) AND status = 'open'`, [ids, note]);
+  return rowCount ?? 0;
+}
+
+export interface OverdueException {
+  id: number; type: string; status: string; orderId: string | null; owner: string; deadline: Date; reason: string; escalatedAt: Date | null;
+}
+
+/**
+ * Open exceptions past their deadline at `now` and not escalated yet, oldest deadline first,
+ * locked until the transaction ends (another replica's run skips them).
+ */
+export async function overdueExceptions(tx: Queryable, now: Date, limit: number): Promise<OverdueException[]> {
+  const { rows } = await tx.query<OverdueException>(
+    `SELECT id::int AS id, type, status, order_id AS "orderId", owner, deadline, reason, escalated_at AS "escalatedAt"
+       FROM exceptions WHERE status = 'open' AND escalated_at IS NULL AND deadline < $1
+      ORDER BY deadline, id LIMIT $2 FOR UPDATE SKIP LOCKED`, [now, limit]);
+  return rows;
+}
+
+/** Marks an exception escalated at `at`, with its (new) owner; the previous owner goes into its details. */
+export async function markEscalated(tx: Queryable, id: number, at: Date, owner: string, previousOwner: string | null): Promise<void> {
+  await tx.query(
+    `UPDATE exceptions SET escalated_at = $2, owner = $3,
+            details = CASE WHEN $4::text IS NULL THEN details ELSE details || jsonb_build_object('previousOwner', $4::text) END
+      WHERE id = $1`, [id, at, owner, previousOwner]);
 }

@@ -61,7 +61,7 @@ export async function claimEarlyPayments(
 ): Promise<number> {
   const { rowCount } = await tx.query(
     `UPDATE payments SET order_id = $1::uuid, matched_at = now()
-      WHERE order_id IS NULL
+      WHERE order_id IS NULL AND expired_at IS NULL
         AND (match->>'orderId' = $5 OR match->>'orderNumber' = $2 OR (match->>'externalOrderId' = $3 AND provider = ANY($4::text[])))`,
     [order.id, order.orderNumber, order.externalId, providers, order.id],
   );
@@ -70,12 +70,22 @@ export async function claimEarlyPayments(
 
 export interface UnmatchedPayment { provider: string; entryId: string; paymentId: string; kind: string; amount: number; currency: string; match: Record<string, string>; recordedAt: Date }
 
-/** Payments still without an order, recorded before `before`. */
+/** Payments still without an order (and not expired), recorded before `before`. */
 export async function unmatchedPayments(db: Queryable, before: Date): Promise<UnmatchedPayment[]> {
   const { rows } = await db.query<UnmatchedPayment>(
     `SELECT provider, entry_id AS "entryId", payment_id AS "paymentId", kind, amount, currency, match, recorded_at AS "recordedAt"
-       FROM payments WHERE order_id IS NULL AND recorded_at < $1 ORDER BY recorded_at LIMIT 500`, [before]);
+       FROM payments WHERE order_id IS NULL AND expired_at IS NULL AND recorded_at < $1 ORDER BY recorded_at LIMIT 500`, [before]);
   return rows;
+}
+
+/**
+ * Marks a payment that never found its order as expired at `at`: no order claims it after
+ * this. False when it was matched (or expired) in the meantime.
+ */
+export async function expirePayment(tx: Queryable, provider: string, entryId: string, at: Date): Promise<boolean> {
+  const { rowCount } = await tx.query(
+    `UPDATE payments SET expired_at = $3 WHERE provider = $1 AND entry_id = $2 AND order_id IS NULL AND expired_at IS NULL`, [provider, entryId, at]);
+  return rowCount === 1;
 }
 
 /** Orders still unpaid (pending or failed) received before `before`, that are not paid on delivery. */

@@ -6,7 +6,8 @@ export type RawStatus = 'accepted' | 'invalid' | 'ignored' | 'processed' | 'fail
 
 export interface RawDelivery {
   source: string;
-  kind: 'order' | 'payment' | 'carrier' | 'warehouse';
+  /** `customer`: a customer's call from the shop's own website or app (receipt confirmed, feedback, …) */
+  kind: 'order' | 'payment' | 'carrier' | 'warehouse' | 'customer';
   dedupeKey: string;
   topic: string;
   headers: Record<string, string>;
