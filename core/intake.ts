@@ -5,6 +5,19 @@ import { cloudEvent } from './messaging/cloudevent.ts';
 import { names } from './messaging/topology.ts';
 
 /**
+ * The message that sends a stored delivery of each kind on to the stage that reads it. A
+ * customer call (receipt confirmed, feedback, a return) is applied while its sender waits
+ * for the answer, so it has no stage to go back to: its sender posts it again instead.
+ */
+export const acceptedMessageFor: Readonly<Record<RawDelivery['kind'], string | undefined>> = {
+  order: 'inbound.accepted',
+  payment: 'payment.received',
+  carrier: 'tracking.received',
+  warehouse: 'warehouse.event_received',
+  customer: undefined,
+};
+
+/**
  * Stores an accepted delivery byte for byte and, in the same transaction (the caller's),
  * the message that sends it on (`inbound.accepted` to normalize, `payment.received` to reconcile). A delivery stored
  * before (same source and dedupe key) is not sent again. Used by webhooks and pollers alike.
@@ -16,7 +29,7 @@ export async function acceptDelivery(
   acceptedAs = 'inbound.accepted',
 ): Promise<{ id: number; isNew: boolean; sameBody: boolean }> {
   const raw = await storeRawDelivery(tx, { ...delivery, status: 'accepted' });
-  if (raw.isNew) await sendToNormalize(tx, ctx, { id: raw.id, source: delivery.source, topic: delivery.topic }, acceptedAs);
+  if (raw.isNew) await sendStoredDelivery(tx, ctx, { id: raw.id, source: delivery.source, topic: delivery.topic }, acceptedAs);
   return raw;
 }
 
@@ -24,7 +37,7 @@ export async function acceptDelivery(
  * The `inbound.accepted` message for a stored delivery. Each call makes a new message id,
  * so a replay is a new message the normalize stage's inbox has not seen.
  */
-export async function sendToNormalize(
+export async function sendStoredDelivery(
   tx: Queryable,
   ctx: { namespace: string; now: () => Date; newId: () => string },
   raw: { id: number; source: string; topic: string },

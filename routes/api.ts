@@ -19,7 +19,7 @@ import { openException } from '../core/db/sql/exceptions.ts';
 import { sopFor } from '../core/config/business.ts';
 import { jsonb } from '../core/db/jsonb.ts';
 import { getRawSummary, listRawDeliveries, markForReplay, type RawStatus } from '../core/db/sql/raw.ts';
-import { sendToNormalize } from '../core/intake.ts';
+import { acceptedMessageFor, sendStoredDelivery } from '../core/intake.ts';
 import { appendAudit } from '../core/db/sql/audit.ts';
 import { listProducts, listWarehouses, productExists, upsertProduct, warehouseExists } from '../core/db/sql/reference.ts';
 import { isOrderStatus, orderStatuses } from '../core/order/status.ts';
@@ -286,9 +286,11 @@ export function apiRoutes(deps: { db: Db; logger: Logger; ctx: StageContext }): 
       if (raw.status === 'processed' || raw.status === 'accepted') {
         throw conflict('already_processed', `delivery ${id} is ${raw.status}; replaying it would change nothing`);
       }
+      const type = acceptedMessageFor[raw.kind as keyof typeof acceptedMessageFor];
+      if (!type) throw conflict('not_replayable', `delivery ${id} is a ${raw.kind} call, applied when it arrived; its sender posts it again`);
       await markForReplay(tx, id);
       await appendAudit(tx, { action: 'inbound.replay', target: String(id), actor: 'admin', detail: { previous: raw.status } });
-      await sendToNormalize(tx, ctx, { id, source: raw.source, topic: raw.topic });
+      await sendStoredDelivery(tx, ctx, { id, source: raw.source, topic: raw.topic }, type);
       return raw;
     });
     return c.json({ id, status: 'accepted', previous: outcome.status, replays: outcome.replays + 1 }, 202);

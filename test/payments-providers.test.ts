@@ -113,6 +113,26 @@ describe('a Stripe payment before its WooCommerce order', () => {
   });
 });
 
+describe('replaying a stored payment notification', () => {
+  it('goes back to the reconcile stage, not to the order channels', async () => {
+    const event = stripeEvent('evt_customer_1', 'customer.created', { id: 'cus_1', object: 'customer' });
+    const response = await postStripe(event);
+    expect(response.status).toBe(200);
+    await settled(hub);
+    const { rows: [raw] } = await hub.db.query<{ id: number; status: string }>(`SELECT id, status FROM raw_inbound WHERE source = 'stripe' AND convert_from(body, 'UTF8') LIKE '%evt_customer_1%'`);
+    expect(raw?.status).toBe('ignored');
+
+    const replay = await api<{ replays: number }>(`/inbound/${raw!.id}/replay`, { method: 'POST' });
+    expect(replay).toMatchObject({ status: 202, body: { replays: 1 } });
+    await settled(hub);
+    const { rows: [after] } = await hub.db.query<{ status: string }>(`SELECT status FROM raw_inbound WHERE id = $1`, [raw!.id]);
+    expect(after?.status).toBe('ignored');
+    // Read by the payments connector again; nothing parked for want of a channel named stripe.
+    const { rows: parked } = await hub.db.query(`SELECT reason FROM exceptions WHERE type = 'poison_message'`);
+    expect(parked).toEqual([]);
+  });
+});
+
 describe('payments that go wrong', () => {
   it('a failed payment tells the customer, with remedies; a payment whose order never comes becomes an exception', async () => {
     const sample = readFileSync(new URL('./fixtures/woocommerce/order-created.sample.json', import.meta.url), 'utf8')
