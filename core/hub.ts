@@ -27,6 +27,7 @@ import { migrate } from './db/migrate.ts';
 import { createPool, type Db } from './db/pool.ts';
 import { escalateOverdueExceptions } from './stages/escalation.ts';
 import { seedReferenceData } from './db/sql/reference.ts';
+import { isPostgresTimeZone } from './db/sql/reports.ts';
 import { assertTopology, createBroker, type Broker } from './messaging/broker.ts';
 import { createConsumer, type Consumer, type Handler } from './messaging/consume.ts';
 import { createRelay, type Relay } from './messaging/relay.ts';
@@ -118,9 +119,11 @@ export interface Hub {
 }
 
 /**
- * The hub's scheduled jobs: exception escalation, and a poll job per polled channel (each
- * runs once across replicas under its Redis lock; a channel without its token is skipped,
- * loudly).
+ * The hub's scheduled jobs, as data: exceptions (escalation, SLA watchdog, low stock),
+ * payments (timeout, unmatched, expiry), logistics delays, notifications, after-sales
+ * (review reminders, auto-complete), the daily report, the archive, and a poll job per
+ * polled channel (a channel without its token is skipped, loudly). Each runs once per tick
+ * across replicas; schedules are UTC unless a job names its time zone.
  */
 function scheduledJobs(deps: { db: Db; namespace: string; config: HubConfig; secrets: Readonly<Record<string, string>>; logger: Logger; now: () => Date; newId: () => string; ctx: StageContext; senders: ReadonlyMap<NotifyChannel, NotificationSender> }): Job[] {
   const jobs: Job[] = [
@@ -133,7 +136,8 @@ function scheduledJobs(deps: { db: Db; namespace: string; config: HubConfig; sec
     { name: 'logistics-delay', schedule: '*/10 * * * *', lockMs: 50_000, run: () => reportLogisticsDelays(deps.db, deps.ctx) },
     { name: 'notifications', schedule: '* * * * *', lockMs: 50_000, run: () => sendDueNotifications(deps.db, deps.ctx, deps.senders) },
     { name: 'review-reminders', schedule: '17 * * * *', lockMs: 5 * 60_000, run: () => requestReviewReminders(deps.db, deps.ctx) },
-    { name: 'daily-report', schedule: '15 0 * * *', lockMs: 10 * 60_000, run: () => storeDailyReports(deps.db, deps.ctx) },
+    // Shortly after midnight where the report's days are counted.
+    { name: 'daily-report', schedule: '15 0 * * *', timeZone: deps.config.reports?.timeZone ?? 'UTC', lockMs: 10 * 60_000, run: () => storeDailyReports(deps.db, deps.ctx) },
     { name: 'auto-complete', schedule: '41 * * * *', lockMs: 10 * 60_000, run: () => autoCompleteOrders(deps.db, deps.ctx) },
     { name: 'archive', schedule: '40 3 * * *', lockMs: 15 * 60_000, run: () => archiveFinishedOrders(deps.db, deps.ctx) },
   ];
@@ -176,6 +180,12 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
   const db = createPool(env.databaseUrl, ns, roles.has('worker') ? 20 : 10);
   await migrate(db, ns);
   await seedReferenceData(db, config);
+  // Reports count days in SQL: a zone only Node knows would fail every report request.
+  const reportZone = config.reports?.timeZone;
+  if (reportZone && !(await isPostgresTimeZone(db, reportZone))) {
+    await db.end();
+    throw new Error(`config: reports.timeZone "${reportZone}" is not a time zone Postgres knows`);
+  }
   const redis = createRedis(env.redisUrl);
   const metrics = createMetrics({ db, defaultMetrics: options.logger === undefined });
   const topology = topologyFor(ns, config);

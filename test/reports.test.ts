@@ -9,6 +9,7 @@ import { loadConfig } from '../core/config/business.ts';
 import { defaultConfigPath } from '../core/config/env.ts';
 import { startHub, type Hub } from '../core/hub.ts';
 import { storeDailyReports } from '../core/reports/daily.ts';
+import { isPostgresTimeZone } from '../core/db/sql/reports.ts';
 import type { DailyReport, DayFigures } from '../core/reports/figures.ts';
 import { csvRecords } from './support/csv.ts';
 import { adminToken, quietLogger, removeNamespace, testEnv, testNamespace } from './support/env.ts';
@@ -42,7 +43,7 @@ const range = async (query: string) => (await (await api(`/reports/range?${query
 
 // ---- the known set of orders -------------------------------------------------------------
 
-const ids = { A: randomUUID(), B: randomUUID(), C: randomUUID(), X: randomUUID(), E: randomUUID(), F: randomUUID(), G: randomUUID() };
+const ids = { A: randomUUID(), B: randomUUID(), C: randomUUID(), X: randomUUID(), E: randomUUID(), F: randomUUID(), G: randomUUID(), Y: randomUUID() };
 
 async function order(id: string, o: { channel: string; currency: string; total: number; status: string; at: Date }) {
   await hub.db.query(
@@ -132,6 +133,11 @@ async function seed() {
 
   await rma(ids.E, 1, ny(D, '18:00'));
   await rma(ids.E, 2, ny(D, '18:30'));
+  // An exchange for B's goods, received on D2: not a new order, not sales.
+  await order(ids.Y, { channel: 'website', currency: 'USD', total: 5_000, status: 'received', at: ny(D2, '01:00') });
+  await hub.db.query(
+    `INSERT INTO returns (id, order_id, kind, status, reason, currency, requested_by, exchange_order_id, created_at, updated_at)
+     VALUES ($1, $2, 'exchange', 'exchanged', 'wrong size', 'USD', 'customer', $3, $4, $4)`, [`R-${ids.B.slice(0, 8)}-R1`, ids.B, ids.Y, ny(D2, '00:30')]);
   await feedback(ids.E, 4, ny(D, '19:00'));
   await feedback(ids.G, 2, ny(D, '23:45'));
 }
@@ -299,6 +305,13 @@ describe('GET /api/reports/range', () => {
     }
     expect((await api('/reports/range?from=2024-03-11&to=2025-03-11')).status).toBe(200); // 366 days
     expect((await api('/reports/range?from=0001-01-01&to=0001-01-02')).status).toBe(200);
+  });
+});
+
+describe('the report time zone', () => {
+  it('is checked against the zones Postgres knows, since the days are counted in SQL', async () => {
+    expect(await isPostgresTimeZone(hub.db, 'America/New_York')).toBe(true);
+    expect(await isPostgresTimeZone(hub.db, 'Mars/Olympus_Mons')).toBe(false);
   });
 });
 

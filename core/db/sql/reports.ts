@@ -22,13 +22,18 @@ const within = (column: string) =>
 const dayOf = (column: string) => `to_char(${column} AT TIME ZONE $3::text, 'YYYY-MM-DD')`;
 const epochMs = (column: string) => `(extract(epoch FROM ${column}) * 1000)::float8`;
 
-/** Orders the hub received (`created_at`) in the range; `rejected` from their current status (rejection is final). */
+/**
+ * Orders the hub received (`created_at`) in the range; `rejected` from their current status
+ * (rejection is final). An exchange order replaces goods already sold and paid for, so it is
+ * neither a new order nor sales: it is left out here (its processing times still count).
+ */
 export async function receivedOrders(db: Queryable, range: DayRange): Promise<ReceivedOrderRow[]> {
   const { rows } = await db.query<ReceivedOrderRow>(
     `SELECT ${dayOf('o.created_at')} AS day, o.id AS "orderId", o.channel, o.currency, o.grand_total AS "grandTotal",
             o.status = 'rejected' AS rejected
        FROM orders o
-      WHERE ${within('o.created_at')}`, params(range));
+      WHERE ${within('o.created_at')}
+        AND NOT EXISTS (SELECT 1 FROM returns r WHERE r.exchange_order_id = o.id)`, params(range));
   return rows;
 }
 
@@ -142,4 +147,10 @@ export async function storeDailyReport(db: Queryable, report: DailyReport): Prom
     `INSERT INTO daily_reports (day, report, generated_at) VALUES ($1::date, $2, $3)
      ON CONFLICT (day) DO UPDATE SET report = EXCLUDED.report, generated_at = EXCLUDED.generated_at`,
     [report.date, jsonb(report), report.generatedAt]);
+}
+
+/** Whether Postgres knows a time zone by this name (Node's list and Postgres's can differ). */
+export async function isPostgresTimeZone(db: Queryable, name: string): Promise<boolean> {
+  const { rowCount } = await db.query(`SELECT 1 FROM pg_timezone_names WHERE name = $1`, [name]);
+  return (rowCount ?? 0) > 0;
 }
