@@ -233,3 +233,29 @@ export function stripePaymentSucceeded(o: DemoOrder, externalId: string, secret:
   const signature = createHmac('sha256', secret).update(`${created}.${body}`).digest('hex');
   return { path: '/webhooks/payments/stripe', body, headers: { 'content-type': 'application/json', 'stripe-signature': `t=${created},v1=${signature}` } };
 }
+
+/** A customer's call from the shop's own website or app (receipt, rating, a return), signed as its orders are. */
+export function customerCall(channel: 'website' | 'app', call: { type: string; externalId: string } & Record<string, unknown>, secret: string): Delivery {
+  const body = JSON.stringify(call);
+  return {
+    path: `/webhooks/customers/${channel}`,
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'x-hub-signature': signOwnChannelPayload(body, secret, Math.floor(Date.now() / 1000)),
+      'x-hub-event-id': randomBytes(8).toString('hex'),
+    },
+  };
+}
+
+/** A simulated warehouse's receipt of returned goods: most units resellable, now and then one damaged. */
+export function wmsReturnReceived(expected: { warehouse: string; rmaId: string; lines: { sku: string; quantity: number }[] }) {
+  return {
+    specversion: '1.0', id: `return.received:${expected.rmaId}`, source: `/demo-wms/${expected.warehouse}`, type: 'return.received', time: new Date().toISOString(),
+    datacontenttype: 'application/json',
+    data: {
+      warehouse: expected.warehouse, rmaId: expected.rmaId,
+      lines: expected.lines.map((l) => ({ sku: l.sku, quantity: l.quantity, resellable: Math.random() < 0.8 ? l.quantity : l.quantity - 1 })),
+    },
+  };
+}

@@ -1,9 +1,11 @@
 /**
- * `npm run demo [-- --orders N] [--rate R]`: the hub with its demo config, a simulated
- * Shopify store posting signed orders over HTTP (some duplicated, some for unknown or
- * scarce SKUs), and simulated warehouses consuming their fulfilment queues. Prints live
- * progress; with --orders it stops once N orders have settled, prints a summary, and exits
- * non-zero if any order was lost or sent to a warehouse twice.
+ * `npm run demo [-- --orders N] [--rate R]`: the hub with its demo config, simulated sales
+ * channels posting signed orders over HTTP (some duplicated, some for unknown or scarce
+ * SKUs), Stripe paying the web shop's orders, simulated warehouses consuming their queues
+ * (shipping, and receiving returns), a carrier reporting deliveries, and customers acting
+ * after delivery (`after-sales.ts`). Prints live progress; with --orders it stops once N
+ * orders have settled, prints a summary, and exits non-zero if any order was lost or sent
+ * to a warehouse twice.
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -16,7 +18,8 @@ import { createPool } from '../core/db/pool.ts';
 import { deleteTopology } from '../core/messaging/broker.ts';
 import { names } from '../core/messaging/topology.ts';
 import { startHub, topologyFor } from '../core/hub.ts';
-import { easypostDelivered, ownChannelDelivery, shopifyDelivery, startAmazonMarketplace, stripePaymentSucceeded, wmsEvents, woocommerceDelivery, type DemoOrder, type Delivery } from './channels.ts';
+import { easypostDelivered, ownChannelDelivery, shopifyDelivery, startAmazonMarketplace, stripePaymentSucceeded, wmsEvents, wmsReturnReceived, woocommerceDelivery, type DemoOrder, type Delivery } from './channels.ts';
+import { startAfterSales } from './after-sales.ts';
 
 const { values } = parseArgs({
   options: { orders: { type: 'string' }, rate: { type: 'string', default: '25' }, 'keep-data': { type: 'boolean', default: false } },
@@ -76,6 +79,12 @@ const base = `http://127.0.0.1:${hub.port}`;
 console.log(`order hub demo · namespace ${ns} · API ${base} (Authorization: Bearer ${adminToken})`);
 console.log(`try: curl -s -H 'Authorization: Bearer ${adminToken}' ${base}/api/orders?status=on_hold`);
 
+// ── simulated customers after delivery, and the operator at the exception desk ─────────
+const afterSales = await startAfterSales({
+  amqpUrl: env.amqpUrl, namespace: ns, base, adminToken,
+  secrets: { website: secrets.WEBSITE_WEBHOOK_SECRET, app: secrets.APP_WEBHOOK_SECRET },
+});
+
 // ── simulated warehouses ────────────────────────────────────────────────────────────
 // A split order gets one request per warehouse: duplicates are counted per shipment.
 const requestsByShipment = new Map<string, number>();
@@ -87,7 +96,17 @@ const wmsChannel = await wms.createChannel();
 for (const w of config.warehouses) {
   await wmsChannel.consume(names(ns).warehouse(w.code), (message) => {
     if (!message) return;
-    const event = JSON.parse(message.content.toString('utf8')) as { type: string; data: { externalOrderId: string; shipmentId: string; warehouse: string; carrier: string | null; lines: { sku: string; quantity: number }[] } };
+    const event = JSON.parse(message.content.toString('utf8')) as { type: string; data: { externalOrderId: string; shipmentId: string; warehouse: string; carrier: string | null; lines: { sku: string; quantity: number }[]; rmaId: string } };
+    if (event.type === 'return.expected') {
+      // the parcel comes back, is opened and inspected
+      setTimeout(() => {
+        if (stopping) return;
+        const received = wmsReturnReceived(event.data);
+        wmsChannel.sendToQueue(names(ns).warehouseEvents, Buffer.from(JSON.stringify(received)), { persistent: true, messageId: received.id });
+      }, 300 + Math.random() * 500);
+      wmsChannel.ack(message);
+      return;
+    }
     if (event.type !== 'fulfillment.requested') {
       wmsChannel.ack(message);
       return;
@@ -227,8 +246,9 @@ function externalIdOf(channel: ChannelName, delivery: Delivery): string {
 }
 
 // ── live progress ───────────────────────────────────────────────────────────────────
-// where the hub's automatic work ends: delivered, or waiting for a person (on hold, backordered)
-const settledStatuses = ['delivered', 'on_hold', 'backordered', 'rejected', 'cancelled'];
+// where the hub's automatic work ends: delivered (the customer may still act), completed or
+// returned, or waiting for a person (on hold, backordered)
+const settledStatuses = ['delivered', 'completed', 'returned', 'on_hold', 'backordered', 'rejected', 'cancelled'];
 const started = Date.now();
 async function statusCounts(): Promise<Record<string, number>> {
   const { rows } = await hub.db.query<{ status: string; n: number }>('SELECT status, count(*) AS n FROM orders GROUP BY status');
@@ -257,6 +277,7 @@ async function finish(code: number): Promise<never> {
   clearInterval(storeTimer);
   clearInterval(progressTimer);
   await Promise.allSettled([...inFlight]);
+  await afterSales.close();
   await wms.close().catch(() => {});
   await marketplace?.close();
   await hub.stop();
@@ -269,6 +290,11 @@ const progressTimer = setInterval(() => {
   if (stopping) return;
   void progress().then(async ({ settled, counts }) => {
     if (target === Infinity || sent < target || settled < target || inFlight.size > 0) return;
+    // …and after-sales has run its course: every delivered order heard of, every return closed
+    const { rows: [open] } = await hub.db.query<{ delivered: number; returns: number }>(
+      `SELECT (SELECT count(DISTINCT order_id)::int FROM order_events WHERE type = 'order.delivered') AS delivered,
+              (SELECT count(*)::int FROM returns WHERE status NOT IN ('refunded', 'exchanged', 'rejected')) AS returns`);
+    if (afterSales.busy() || afterSales.heard() < (open?.delivered ?? 0) || (open?.returns ?? 0) > 0) return;
 
     stopping = true;
     process.stdout.write('\n');
@@ -277,7 +303,7 @@ const progressTimer = setInterval(() => {
     const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     const lost = sent - rejectedByHub - total;
-    const { rows: exceptions } = await hub.db.query<{ type: string; n: number }>(`SELECT type, count(*) AS n FROM exceptions GROUP BY type ORDER BY type`);
+    const { rows: exceptions } = await hub.db.query<{ type: string; n: number }>(`SELECT type, count(*) AS n FROM exceptions WHERE status = 'open' GROUP BY type ORDER BY type`);
     console.log('\nsummary');
     console.log(`  orders sent ${sent} (${[...sentBy].map(([k, v]) => `${k} ${v}`).join(', ')}), duplicate deliveries ${duplicatesSent}, refused by the hub ${rejectedByHub}`);
     console.log(`  orders in the hub ${total}: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
@@ -285,7 +311,20 @@ const progressTimer = setInterval(() => {
     const { rows: [ledger] } = await hub.db.query<{ recorded: number; matched: number }>(
       `SELECT count(*)::int AS recorded, count(order_id)::int AS matched FROM payments WHERE provider = 'stripe'`);
     console.log(`  payments: Stripe webhooks sent ${paymentsSent}, recorded ${ledger?.recorded ?? 0}, matched to their orders ${ledger?.matched ?? 0}`);
-    console.log(`  exceptions for a person: ${exceptions.map((e) => `${e.type} ${e.n}`).join(', ') || 'none'}`);
+    console.log(`  open exceptions for a person: ${exceptions.map((e) => `${e.type} ${e.n}`).join(', ') || 'none'}`);
+    const c = afterSales.counts;
+    const { rows: [rmas] } = await hub.db.query<{ n: number; refunded: number; restocked: number }>(
+      `SELECT count(DISTINCT r.id)::int AS n, count(DISTINCT r.id) FILTER (WHERE r.status = 'refunded')::int AS refunded, coalesce(sum(l.resellable_quantity), 0)::int AS restocked
+         FROM returns r LEFT JOIN return_lines l ON l.return_id = r.id`);
+    console.log(`  after delivery (website, app): ${c.delivered} customers told; ${c.confirmed} confirmed receipt, ${c.rated} rated (average ${c.rated ? (c.ratingSum / c.rated).toFixed(1) : '-'}); returns ${rmas?.n ?? 0} (refunded ${rmas?.refunded ?? 0}, ${rmas?.restocked ?? 0} units back in stock, ${c.labelsAttached} labels attached by the operator)`);
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: hub.config.reports?.timeZone ?? 'UTC' }).format(new Date());
+    const report = await fetch(`${base}/api/reports/daily?date=${today}&fresh=true`, { headers: { authorization: `Bearer ${adminToken}` } });
+    if (report.ok) {
+      const { total: k } = (await report.json()) as { total: { orders: number; gmv: Record<string, number>; processingSeconds: { toRelease: { p50: number | null; p90: number | null }; toShipment: { p50: number | null } }; onTimeShipment: { rate: number | null }; returns: { rate: number | null }; satisfaction: { averageRating: number | null } } };
+      const pct = (r: number | null) => (r === null ? '-' : `${Math.round(r * 100)}%`);
+      const secs = (v: number | null) => (v === null ? '-' : `${v.toFixed(1)} s`);
+      console.log(`  today's report (GET /api/reports/daily): ${k.orders} orders, GMV ${Object.entries(k.gmv).map(([cur, v]) => `${(v / 100).toFixed(2)} ${cur}`).join(', ')}; receipt → release p50 ${secs(k.processingSeconds.toRelease.p50)}, p90 ${secs(k.processingSeconds.toRelease.p90)}; → shipment p50 ${secs(k.processingSeconds.toShipment.p50)}; on-time shipment ${pct(k.onTimeShipment.rate)}; return rate ${pct(k.returns.rate)}; average rating ${k.satisfaction.averageRating?.toFixed(1) ?? '-'}`);
+    }
     console.log(`  sale → warehouse latency (Amazon adds its poll interval): p50 ${pct(0.5)} ms, p95 ${pct(0.95)} ms, p99 ${pct(0.99)} ms`);
     console.log(`  lost ${lost}, duplicated ${twice}`);
     await finish(lost === 0 && twice === 0 ? 0 : 1);
