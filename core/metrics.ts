@@ -43,6 +43,24 @@ export function createMetrics(options: { db?: Db; defaultMetrics?: boolean } = {
         for (const r of rows) this.set({ type: r.type }, r.n);
       },
     });
+    // For alerts such as "no successful run of daily-report for 26 hours".
+    new Gauge({
+      name: 'hub_job_last_finished_seconds', help: 'Unix time of the last finished run of each scheduled job, by outcome', labelNames: ['job', 'outcome'], registers: [registry],
+      async collect() {
+        const { rows } = await db.query<{ job: string; outcome: string; at: number }>(
+          `SELECT job, outcome, extract(epoch FROM max(finished_at))::float8 AS at FROM job_runs WHERE finished_at IS NOT NULL GROUP BY job, outcome`);
+        this.reset();
+        for (const r of rows) this.set({ job: r.job, outcome: r.outcome }, r.at);
+      },
+    });
+    new Gauge({
+      name: 'hub_returns', help: 'Returns (RMAs) by status', labelNames: ['status'], registers: [registry],
+      async collect() {
+        const { rows } = await db.query<{ status: string; n: number }>('SELECT status, count(*) AS n FROM returns GROUP BY status');
+        this.reset();
+        for (const r of rows) this.set({ status: r.status }, r.n);
+      },
+    });
   }
   return metrics;
 }

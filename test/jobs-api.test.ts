@@ -74,6 +74,11 @@ describe('POST /api/jobs/:name/run', () => {
     // a second run finds nothing left to open
     const again = await call('/jobs/low-stock/run', { method: 'POST' });
     expect(again.body).toMatchObject({ outcome: 'ok', counts: { opened: 0, resolved: 0 } });
+
+    // and Prometheus can alert on a job that stopped succeeding
+    const metrics = await (await hub.app.request('/metrics')).text();
+    const finished = /hub_job_last_finished_seconds\{job="low-stock",outcome="ok"\} (\S+)/.exec(metrics);
+    expect(Number(finished?.[1]) * 1000).toBeCloseTo(new Date(((await listJobs()).find((j) => j.name === 'low-stock')!.lastRun!.finishedAt)!).getTime(), -3);
   });
 
   it('answers 409 while another replica holds the job, and shows it running; runs it once the lock is free', async () => {
