@@ -2,16 +2,14 @@ import { createHash } from 'node:crypto';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { verifyHubSignature } from '../connectors/signatures.ts';
-import { sopFor } from '../core/config/business.ts';
 import { withTransaction } from '../core/db/pool.ts';
-import { openException } from '../core/db/sql/exceptions.ts';
 import { lockOrderByExternalId } from '../core/db/sql/orders.ts';
 import { markRawDelivery, storeRawDelivery, type RawDelivery } from '../core/db/sql/raw.ts';
 import { HubError, notFound, type InputProblem } from '../core/errors.ts';
 import { decodePayload } from '../core/payload.ts';
 import { customerCallHandlers, type CustomerCall, type CustomerCallHandler } from '../core/stages/customer-calls.ts';
 import { problemFromError, problemResponse } from './problem.ts';
-import type { WebhookDeps } from './webhooks.ts';
+import { eventIdReused, readInbound, secretsMissing, storeInvalidDelivery, type WebhookDeps } from './webhooks.ts';
 
 /** Connectors of the channels the shop runs itself: only their customers call the hub directly. */
 const OWN_CONNECTORS: readonly string[] = ['website', 'app'];
@@ -67,15 +65,12 @@ export function customerWebhookRoutes(deps: WebhookDeps, handlers: Readonly<Reco
     if (!secret) {
       outcome('not_configured');
       log.error({ source, missing: [secretName] }, 'webhook secret not configured');
-      return problemResponse({ type: 'https://order-hub.local/problems/source_not_configured', title: 'Service Unavailable', status: 503, detail: `${secretName} not set on the hub` });
+      return secretsMissing([secretName]);
     }
 
-    const rawBody = Buffer.from(await c.req.arrayBuffer());
-    const headers: Record<string, string> = {};
-    c.req.raw.headers.forEach((value, name) => {
-      headers[name] = value;
-    });
-    if (!verifyHubSignature({ rawBody, headers }, secret, deps.now())) {
+    const request = await readInbound(c);
+    const { rawBody, headers } = request;
+    if (!verifyHubSignature(request, secret, deps.now())) {
       outcome('bad_signature');
       log.warn({ source: rawSource, ip: headers['x-forwarded-for'] ?? null, bytes: rawBody.length }, 'webhook signature rejected');
       return problemResponse({ type: 'https://order-hub.local/problems/bad_signature', title: 'Unauthorized', status: 401, detail: 'the signature does not match the body, or its timestamp is too far from now' });
@@ -93,16 +88,7 @@ export function customerWebhookRoutes(deps: WebhookDeps, handlers: Readonly<Reco
     const base: Omit<RawDelivery, 'status'> = { source: rawSource, kind: 'customer', dedupeKey, topic: envelope.ok ? envelope.call.type : envelope.type, headers: kept, body: rawBody };
 
     if (!envelope.ok) {
-      const stored = await withTransaction(deps.db, async (tx) => {
-        const raw = await storeRawDelivery(tx, { ...base, status: 'invalid', problems: envelope.problems });
-        const sop = sopFor(deps.config, 'invalid_payload');
-        await openException(tx, {
-          type: 'invalid_payload', owner: sop.owner, deadline: new Date(deps.now().getTime() + sop.deadlineMinutes * 60_000),
-          reason: `${source} customer call${base.topic ? ` ${base.topic}` : ''} does not map to a call the hub takes`, rawId: raw.id, messageId: `raw:${raw.id}`,
-          stage: 'webhook', details: { problems: envelope.problems.slice(0, 50) },
-        });
-        return raw;
-      });
+      const stored = await storeInvalidDelivery(deps, base, envelope.problems, `${source} customer call${base.topic ? ` ${base.topic}` : ''} does not map to a call the hub takes`);
       outcome('invalid');
       return problemResponse({
         type: `https://order-hub.local/problems/${envelope.code}`, title: 'Unprocessable Content', status: 422,
@@ -115,11 +101,7 @@ export function customerWebhookRoutes(deps: WebhookDeps, handlers: Readonly<Reco
     const stored = await storeRawDelivery(deps.db, { ...base, status: 'accepted' });
     if (!stored.isNew && !stored.sameBody) {
       outcome('event_id_reused');
-      return problemResponse({
-        type: 'https://order-hub.local/problems/event_id_reused', title: 'Conflict', status: 409,
-        detail: `event id ${dedupeKey} was already used for a different payload (stored as ${stored.id}); send a changed payload under a new event id`,
-        rawId: stored.id,
-      });
+      return eventIdReused(dedupeKey, stored.id);
     }
     if (!stored.isNew && stored.status === 'processed') {
       await deps.dedupe.remember(rawSource, dedupeKey, bodyHash);

@@ -6,7 +6,7 @@ import type { HubConfig } from '../schemas/config.ts';
 import { sopFor } from '../core/config/business.ts';
 import { withTransaction, type Db } from '../core/db/pool.ts';
 import { openException } from '../core/db/sql/exceptions.ts';
-import { storeRawDelivery } from '../core/db/sql/raw.ts';
+import { storeRawDelivery, type RawDelivery } from '../core/db/sql/raw.ts';
 import { normalizeDelivery, type Channel } from '../core/inbound.ts';
 import { acceptDelivery } from '../core/intake.ts';
 import { normalizePayment } from '../core/inbound-payments.ts';
@@ -172,15 +172,11 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
       // The sender retries a 503, so nothing is lost while the operator sets the secret.
       outcome('not_configured');
       log.error({ source, missing }, 'webhook secret not configured');
-      return problemResponse({ type: 'https://order-hub.local/problems/source_not_configured', title: 'Service Unavailable', status: 503, detail: `${missing.join(', ')} not set on the hub` });
+      return secretsMissing(missing);
     }
 
-    const rawBody = Buffer.from(await c.req.arrayBuffer());
-    const headers: Record<string, string> = {};
-    c.req.raw.headers.forEach((value, name) => {
-      headers[name] = value;
-    });
-    const request = { rawBody, headers };
+    const request = await readInbound(c);
+    const { rawBody, headers } = request;
     if (endpoint.isPing?.(request)) {
       // The platform checks the URL works when a webhook is created; nothing to keep.
       outcome('ping');
@@ -220,16 +216,7 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
       return endpoint.acknowledgement ? accepted('ignored') : c.json({ status: 'ignored', id: stored.id, detail: result.problems.map((p) => p.message).join('; ') }, 200);
     }
     if (!result.ok) {
-      const stored = await withTransaction(deps.db, async (tx) => {
-        const raw = await storeRawDelivery(tx, { ...base, status: 'invalid', problems: result.problems });
-        const sop = sopFor(deps.config, 'invalid_payload');
-        await openException(tx, {
-          type: 'invalid_payload', owner: sop.owner, deadline: new Date(deps.now().getTime() + sop.deadlineMinutes * 60_000),
-          reason: `${source} ${delivery.topic || 'delivery'} does not map to ${endpoint.what}`, rawId: raw.id, messageId: `raw:${raw.id}`,
-          stage: 'webhook', details: { problems: result.problems.slice(0, 50) },
-        });
-        return raw;
-      });
+      const stored = await storeInvalidDelivery(deps, base, result.problems, `${source} ${delivery.topic || 'delivery'} does not map to ${endpoint.what}`);
       outcome('invalid');
       // One status for every payload the hub cannot map (senders treat them alike); the type
       // says whether the bytes were not even JSON.
@@ -249,11 +236,7 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
       // Same event id, different bytes: a corrected resend under a used id would otherwise be
       // taken for a duplicate and dropped. Refuse it loudly instead.
       outcome('event_id_reused');
-      return problemResponse({
-        type: 'https://order-hub.local/problems/event_id_reused', title: 'Conflict', status: 409,
-        detail: `event id ${dedupeKey} was already used for a different payload (stored as ${stored.id}); send a changed payload under a new event id`,
-        rawId: stored.id,
-      });
+      return eventIdReused(dedupeKey, stored.id);
     }
     await deps.dedupe.remember(source, dedupeKey, bodyHash);
     outcome(stored.isNew ? 'accepted' : 'duplicate');
@@ -261,6 +244,46 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
   }
 
   return app;
+}
+
+/** The request's raw bytes and its headers (names in lower case), for verifying and keeping. */
+export async function readInbound(c: Context): Promise<{ rawBody: Buffer; headers: Record<string, string> }> {
+  const rawBody = Buffer.from(await c.req.arrayBuffer());
+  const headers: Record<string, string> = {};
+  c.req.raw.headers.forEach((value, name) => {
+    headers[name] = value;
+  });
+  return { rawBody, headers };
+}
+
+/** 503 for a sender whose secrets are not set: it retries, so nothing is lost meanwhile. */
+export function secretsMissing(missing: readonly string[]): Response {
+  return problemResponse({ type: 'https://order-hub.local/problems/source_not_configured', title: 'Service Unavailable', status: 503, detail: `${missing.join(', ')} not set on the hub` });
+}
+
+/** Keeps a delivery that does not map as `invalid`, with an `invalid_payload` exception saying `reason`. */
+export async function storeInvalidDelivery(
+  deps: Pick<WebhookDeps, 'db' | 'config' | 'now'>, base: Omit<RawDelivery, 'status' | 'problems'>, problems: InputProblem[], reason: string,
+): Promise<{ id: number }> {
+  return withTransaction(deps.db, async (tx) => {
+    const raw = await storeRawDelivery(tx, { ...base, status: 'invalid', problems });
+    const sop = sopFor(deps.config, 'invalid_payload');
+    await openException(tx, {
+      type: 'invalid_payload', owner: sop.owner, deadline: new Date(deps.now().getTime() + sop.deadlineMinutes * 60_000),
+      reason, rawId: raw.id, messageId: `raw:${raw.id}`,
+      stage: 'webhook', details: { problems: problems.slice(0, 50) },
+    });
+    return raw;
+  });
+}
+
+/** 409 for an event id already stored with other bytes: a corrected resend needs a new id. */
+export function eventIdReused(dedupeKey: string, rawId: number): Response {
+  return problemResponse({
+    type: 'https://order-hub.local/problems/event_id_reused', title: 'Conflict', status: 409,
+    detail: `event id ${dedupeKey} was already used for a different payload (stored as ${rawId}); send a changed payload under a new event id`,
+    rawId,
+  });
 }
 
 /** A warehouse's posted event must be a CloudEvent about that warehouse. */

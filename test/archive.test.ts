@@ -1,4 +1,3 @@
-import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/config/business.ts';
 import { defaultConfigPath } from '../core/config/env.ts';
@@ -7,14 +6,11 @@ import { archivedTables, strayForeignKeys, tablesKeptLive, twinMismatches } from
 import { setCredit } from '../core/db/sql/credit.ts';
 import { openException } from '../core/db/sql/exceptions.ts';
 import { enqueueMessages } from '../core/db/sql/outbox.ts';
-import { startHub, type Hub } from '../core/hub.ts';
-import type { CloudEvent } from '../core/messaging/cloudevent.ts';
-import { names } from '../core/messaging/topology.ts';
+import type { Hub } from '../core/hub.ts';
 import { orderMessages } from '../core/stages/apply.ts';
 import { archiveFinishedOrders } from '../core/stages/archive.ts';
 import type { CanonicalOrder } from '../schemas/canonical-order.ts';
-import { adminToken, quietLogger, removeNamespace, testEnv, testNamespace } from './support/env.ts';
-import { postWebsiteOrder, settled } from './support/hub.ts';
+import { adminRequest, postWebsiteOrder, settled, startTestHub, warehouseListener } from './support/hub.ts';
 import { anOrder, orderLine, shippingAddress } from './support/orders.ts';
 
 // Finished orders leave the live tables for the archive with every row of theirs, through
@@ -23,14 +19,11 @@ import { anOrder, orderLine, shippingAddress } from './support/orders.ts';
 // through the API). Returns are written with SQL, since the return flow is long and not
 // what is tested here. The job runs with a moved clock.
 const secret = 'web-archive';
-const namespace = testNamespace('archive');
-const env = testEnv(namespace, { WEBSITE_WEBHOOK_SECRET: secret });
 const AFTER_DAYS = 60;
 const DAY = 86_400_000;
+let t: Awaited<ReturnType<typeof startTestHub>>;
 let hub: Hub;
-let connection: ChannelModel;
-let channel: Channel;
-const requests: CloudEvent<Record<string, unknown>>[] = [];
+let usEast: Awaited<ReturnType<typeof warehouseListener>>;
 
 beforeAll(async () => {
   const config = loadConfig(defaultConfigPath);
@@ -38,19 +31,13 @@ beforeAll(async () => {
   config.stock.push({ warehouse: 'us-east', sku: 'ARCH-1', onHand: 100 });
   config.archive = { afterDays: AFTER_DAYS };
   config.afterSales = { ...config.afterSales, returnWindowDays: 30 };
-  hub = await startHub(env, { roles: ['worker'], logger: quietLogger(), config, retry: { delaysMs: [100, 300], maxAttempts: 3 } });
-  connection = await amqp.connect(env.amqpUrl);
-  channel = await connection.createChannel();
-  await channel.consume(names(namespace).warehouse('us-east'), (m) => {
-    if (!m) return;
-    requests.push(JSON.parse(m.content.toString('utf8')) as CloudEvent<Record<string, unknown>>);
-    channel.ack(m);
-  });
+  t = await startTestHub('archive', ['worker'], { config, env: { WEBSITE_WEBHOOK_SECRET: secret } });
+  hub = t.hub;
+  usEast = await warehouseListener(hub, 'us-east');
 });
 afterAll(async () => {
-  await connection?.close();
-  await hub?.stop();
-  await removeNamespace(env, hub?.topology);
+  await usEast?.close();
+  await t?.stop();
 });
 
 let n = 0;
@@ -65,12 +52,10 @@ async function deliver(order: CanonicalOrder, topic = 'order.created'): Promise<
 }
 async function wms(type: string, data: Record<string, unknown>): Promise<void> {
   n += 1;
-  const event = { specversion: '1.0', id: `wms-arch-${n}`, source: '/wms/us-east', type, time: new Date().toISOString(), datacontenttype: 'application/json', data: { warehouse: 'us-east', ...data } };
-  channel.sendToQueue(names(namespace).warehouseEvents, Buffer.from(JSON.stringify(event)), { persistent: true, messageId: event.id });
+  usEast.publish(type, data, `wms-arch-${n}`);
   await settled(hub);
 }
-const api = (path: string, init: RequestInit = {}) =>
-  Promise.resolve(hub.app.request(`/api${path}`, { ...init, headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' } }));
+const api = (path: string, init: RequestInit = {}) => adminRequest(hub, path, init);
 type Detail = {
   id: string; orderNumber: string; status: string; archived?: boolean;
   timeline: { type: string; actor: string; reason: string | null; fromStatus: string | null; toStatus: string | null }[];
@@ -104,7 +89,7 @@ async function cancelledOrder(externalId: string, overrides: Partial<CanonicalOr
 async function completedOrder(externalId: string): Promise<string> {
   await deliver(websiteOrder(externalId));
   const id = await idOf(externalId);
-  const request = requests.find((r) => r.type === 'fulfillment.requested' && r.data.orderId === id);
+  const request = usEast.received.find((r) => r.type === 'fulfillment.requested' && r.data.orderId === id);
   expect(request, 'the fulfilment request').toBeDefined();
   await wms('fulfillment.shipped', { shipmentId: request!.data.shipmentId, carrier: 'ups', trackingNumber: `1Z-${externalId}`, lines: [{ sku: 'ARCH-1', quantity: 1 }] });
   const confirmed = await api(`/orders/${id}/confirm-receipt`, { method: 'POST' });

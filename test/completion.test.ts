@@ -1,71 +1,47 @@
-import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signHubPayload, verifyHubSignature } from '../connectors/signatures.ts';
 import { loadConfig } from '../core/config/business.ts';
 import { defaultConfigPath } from '../core/config/env.ts';
 import { withTransaction } from '../core/db/pool.ts';
 import { enqueueMessages } from '../core/db/sql/outbox.ts';
-import { startHub, type Hub } from '../core/hub.ts';
-import type { CloudEvent } from '../core/messaging/cloudevent.ts';
-import { names } from '../core/messaging/topology.ts';
+import type { Hub } from '../core/hub.ts';
 import { orderMessages } from '../core/stages/apply.ts';
 import { autoCompleteOrders } from '../core/stages/completion.ts';
-import { adminToken, eventually, quietLogger, removeNamespace, testEnv, testNamespace } from './support/env.ts';
-import { postWebsiteOrder, settled } from './support/hub.ts';
+import { eventually } from './support/env.ts';
+import { adminJson, busListener, postEasyPostDelivered, postWebsiteOrder, settled, startTestHub, warehouseListener } from './support/hub.ts';
 import { anOrder, orderLine, shippingAddress } from './support/orders.ts';
 
 // Completion, the customer's own calls and feedback through the real hub: orders driven to
 // delivered by a queue warehouse and EasyPost tracking, then confirmed through the operator
 // API or the website's signed call, rated, and completed by the job with a moved clock.
 const secrets = { WEBSITE_WEBHOOK_SECRET: 'web-complete', APP_WEBHOOK_SECRET: 'app-complete', EASYPOST_WEBHOOK_SECRET: 'ep-complete' };
-const namespace = testNamespace('complete');
-const env = testEnv(namespace, secrets);
 const DAY = 86_400_000;
+let t: Awaited<ReturnType<typeof startTestHub>>;
 let hub: Hub;
-let connection: ChannelModel;
-let channel: Channel;
-const requests: CloudEvent<Record<string, unknown>>[] = [];
-const published: CloudEvent<Record<string, unknown>>[] = [];
+let usEast: Awaited<ReturnType<typeof warehouseListener>>;
+let bus: Awaited<ReturnType<typeof busListener>>;
 
 beforeAll(async () => {
   const config = loadConfig(defaultConfigPath);
   config.products.push({ sku: 'DONE-SKU', name: 'Finished goods', category: 'kitchen', weightGrams: 300 });
   config.stock.push({ warehouse: 'us-east', sku: 'DONE-SKU', onHand: 500 });
-  hub = await startHub(env, { roles: ['worker'], logger: quietLogger(), config, retry: { delaysMs: [100, 300], maxAttempts: 3 } });
-  connection = await amqp.connect(env.amqpUrl);
-  channel = await connection.createChannel();
-  await channel.consume(names(namespace).warehouse('us-east'), (m) => {
-    if (!m) return;
-    requests.push(JSON.parse(m.content.toString('utf8')) as CloudEvent<Record<string, unknown>>);
-    channel.ack(m);
-  });
-  // What other systems would hear on the bus (exclusive: gone with the connection).
-  const { queue } = await channel.assertQueue('', { exclusive: true });
-  for (const key of ['order.completed', 'order.feedback_received', 'order.delivered']) await channel.bindQueue(queue, names(namespace).events, key);
-  await channel.consume(queue, (m) => {
-    if (!m) return;
-    published.push(JSON.parse(m.content.toString('utf8')) as CloudEvent<Record<string, unknown>>);
-    channel.ack(m);
-  });
+  t = await startTestHub('complete', ['worker'], { config, env: secrets });
+  hub = t.hub;
+  usEast = await warehouseListener(hub, 'us-east');
+  bus = await busListener(hub, ['order.completed', 'order.feedback_received', 'order.delivered']);
 });
 afterAll(async () => {
-  await connection?.close();
-  await hub?.stop();
-  await removeNamespace(env, hub?.topology);
+  await bus?.close();
+  await usEast?.close();
+  await t?.stop();
 });
 
-const auth = { authorization: `Bearer ${adminToken}` };
-async function api<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<{ status: number; type: string | null; body: T }> {
-  const response = await hub.app.request(`/api${path}`, {
-    method, headers: { ...auth, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  return { status: response.status, type: response.headers.get('content-type'), body: (await response.json()) as T };
-}
+const api = <T = Record<string, unknown>>(method: string, path: string, body?: unknown) =>
+  adminJson<T>(hub, path, { method, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
 type Detail = { id: string; status: string; fulfillmentStatus: string; timeline: { type: string; actor: string; fromStatus: string; toStatus: string }[] };
 const detail = async (id: string): Promise<Detail> => (await api<Detail>('GET', `/orders/${id}`)).body;
-const eventsOf = (type: string, orderId: string) => published.filter((e) => e.type === type && e.data.orderId === orderId);
+const eventsOf = (type: string, orderId: string) => bus.received.filter((e) => e.type === type && e.data.orderId === orderId);
 
 let n = 0;
 /** A website order for the queue warehouse us-east, paid: allocated and released. */
@@ -82,23 +58,16 @@ const externalIdOf = async (id: string): Promise<string> => (await api<{ externa
 
 /** The warehouse ships the order's request with EasyPost-tracked FedEx parcel `tracking`. */
 async function ship(id: string, tracking: string): Promise<void> {
-  const request = await eventually(async () => requests.find((r) => r.data.orderId === id), 10_000, 'the fulfilment request');
+  const request = await eventually(async () => usEast.received.find((r) => r.data.orderId === id), 10_000, 'the fulfilment request');
   n += 1;
-  const event = { specversion: '1.0', id: `wms-${n}`, source: '/wms/us-east', type: 'fulfillment.shipped', time: new Date().toISOString(), datacontenttype: 'application/json',
-    data: { warehouse: 'us-east', shipmentId: request.data.shipmentId, carrier: 'fedex', trackingNumber: tracking, lines: [{ sku: 'DONE-SKU', quantity: 1 }] } };
-  channel.sendToQueue(names(namespace).warehouseEvents, Buffer.from(JSON.stringify(event)), { persistent: true, messageId: event.id });
+  usEast.publish('fulfillment.shipped', { shipmentId: request.data.shipmentId, carrier: 'fedex', trackingNumber: tracking, lines: [{ sku: 'DONE-SKU', quantity: 1 }] }, `wms-${n}`);
   await settled(hub);
   expect((await detail(id)).status).toBe('shipped');
 }
 
 /** EasyPost says the parcel was delivered (its documented event, with our tracking code). */
 async function deliver(id: string, tracking: string): Promise<void> {
-  const event = readFileSync(new URL('./fixtures/easypost/tracker.updated.event.json', import.meta.url), 'utf8')
-    .replace('"tracking_code":"1"', `"tracking_code":"${tracking}"`)
-    .replace('"status":"in_transit","status_detail":"arrived_at_facility","created_at"', '"status":"delivered","status_detail":"arrived_at_facility","created_at"')
-    .replace('"datetime":"2024-08-02T18:50:00Z"', `"datetime":"${new Date().toISOString().slice(0, 19)}Z"`);
-  const signature = createHmac('sha256', secrets.EASYPOST_WEBHOOK_SECRET.normalize('NFKD')).update(event).digest('hex');
-  const response = await hub.app.request('/webhooks/carriers/easypost', { method: 'POST', body: event, headers: { 'content-type': 'application/json', 'x-hmac-signature': `hmac-sha256-hex=${signature}` } });
+  const response = await postEasyPostDelivered(hub, secrets.EASYPOST_WEBHOOK_SECRET, tracking);
   expect(response.status).toBe(200);
   await settled(hub);
   expect((await detail(id)).status).toBe('delivered');

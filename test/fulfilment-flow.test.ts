@@ -1,48 +1,35 @@
-import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/config/business.ts';
 import { defaultConfigPath } from '../core/config/env.ts';
-import { startHub, type Hub } from '../core/hub.ts';
-import type { CloudEvent } from '../core/messaging/cloudevent.ts';
-import { names } from '../core/messaging/topology.ts';
+import type { Hub } from '../core/hub.ts';
 import { reportLogisticsDelays } from '../core/stages/tracking.ts';
 import type { CanonicalOrder } from '../schemas/canonical-order.ts';
-import { adminToken, eventually, quietLogger, removeNamespace, testEnv, testNamespace } from './support/env.ts';
-import { postWebsiteOrder, settled } from './support/hub.ts';
+import { eventually } from './support/env.ts';
+import { adminJson, postWebsiteOrder, settled, startTestHub, warehouseListener } from './support/hub.ts';
 import { anOrder, orderLine, shippingAddress } from './support/orders.ts';
 
 // Queue-style warehouses through the real hub: one request per allocation, their events
 // move the order to shipped (in parts when they ship in parts), a refusal goes elsewhere,
 // a parcel that stops moving raises a logistics delay.
 const secret = 'web-fulfilment';
-const namespace = testNamespace('fulfil');
-const env = testEnv(namespace, { WEBSITE_WEBHOOK_SECRET: secret });
+let t: Awaited<ReturnType<typeof startTestHub>>;
 let hub: Hub;
-let connection: ChannelModel;
-let channel: Channel;
-const requests = new Map<string, CloudEvent<Record<string, unknown>>[]>();
+const warehouses = new Map<string, Awaited<ReturnType<typeof warehouseListener>>>();
+/** What the warehouse `code` received. */
+const requestsTo = (code: string) => warehouses.get(code)!.received;
 
 beforeAll(async () => {
   const config = loadConfig(defaultConfigPath);
   config.products.push({ sku: 'EAST-ONLY', name: 'East', category: 'apparel', weightGrams: 200 }, { sku: 'WEST-ONLY', name: 'West', category: 'kitchen', weightGrams: 300 });
   config.stock.push({ warehouse: 'us-east', sku: 'EAST-ONLY', onHand: 50 }, { warehouse: 'us-west', sku: 'WEST-ONLY', onHand: 50 });
   config.logistics = { noScanHours: 24 };
-  hub = await startHub(env, { roles: ['worker'], logger: quietLogger(), config, retry: { delaysMs: [100, 300], maxAttempts: 3 } });
-  connection = await amqp.connect(env.amqpUrl);
-  channel = await connection.createChannel();
-  for (const code of ['us-east', 'us-west', 'eu-central']) {
-    requests.set(code, []);
-    await channel.consume(names(namespace).warehouse(code), (m) => {
-      if (!m) return;
-      requests.get(code)!.push(JSON.parse(m.content.toString('utf8')) as CloudEvent<Record<string, unknown>>);
-      channel.ack(m);
-    });
-  }
+  t = await startTestHub('fulfil', ['worker'], { config, env: { WEBSITE_WEBHOOK_SECRET: secret } });
+  hub = t.hub;
+  for (const code of ['us-east', 'us-west', 'eu-central']) warehouses.set(code, await warehouseListener(hub, code));
 });
 afterAll(async () => {
-  await connection?.close();
-  await hub?.stop();
-  await removeNamespace(env, hub?.topology);
+  for (const listener of warehouses.values()) await listener.close();
+  await t?.stop();
 });
 
 let n = 0;
@@ -55,14 +42,13 @@ async function send(order: CanonicalOrder): Promise<void> {
 /** The WMS publishing a CloudEvent to the hub's warehouse-events queue. */
 async function wms(warehouse: string, type: string, data: Record<string, unknown>): Promise<void> {
   n += 1;
-  const event = { specversion: '1.0', id: `wms-${n}`, source: `/wms/${warehouse}`, type, time: new Date().toISOString(), datacontenttype: 'application/json', data: { warehouse, ...data } };
-  channel.sendToQueue(names(namespace).warehouseEvents, Buffer.from(JSON.stringify(event)), { persistent: true, messageId: event.id });
+  warehouses.get(warehouse)!.publish(type, data, `wms-${n}`);
   await settled(hub);
 }
 type Detail = { id: string; status: string; fulfillmentStatus: string; exceptions: { type: string; status: string }[]; timeline: { type: string; actor: string }[]; reservations: { warehouse: string; status: string }[] };
 async function detail(externalId: string): Promise<Detail> {
-  const list = (await (await hub.app.request(`/api/orders?channel=website&externalId=${externalId}`, { headers: { authorization: `Bearer ${adminToken}` } })).json()) as { items: { id: string }[] };
-  return (await (await hub.app.request(`/api/orders/${list.items[0]!.id}`, { headers: { authorization: `Bearer ${adminToken}` } })).json()) as Detail;
+  const list = (await adminJson<{ items: { id: string }[] }>(hub, `/orders?channel=website&externalId=${externalId}`)).body;
+  return (await adminJson<Detail>(hub, `/orders/${list.items[0]!.id}`)).body;
 }
 const kentucky = shippingAddress('US', 'KY', { postalCode: '40202' });
 const stock = async (warehouse: string, sku: string) => (await hub.db.query<{ onHand: number; reserved: number }>(`SELECT on_hand AS "onHand", reserved FROM inventory WHERE warehouse = $1 AND sku = $2`, [warehouse, sku])).rows[0]!;
@@ -72,7 +58,7 @@ describe('a queue-style warehouse', () => {
     const before = await stock('us-east', 'EAST-ONLY');
     await send(anOrder({ externalId: 'SHIP-1', shippingAddress: kentucky, lines: [orderLine('EAST-ONLY', 3)] }));
     const d = await detail('SHIP-1');
-    const mine = requests.get('us-east')!.filter((r) => r.data.orderId === d.id);
+    const mine = requestsTo('us-east').filter((r) => r.data.orderId === d.id);
     expect(mine).toHaveLength(1);
     const shipmentId = mine[0]!.data.shipmentId;
     for (const step of ['accepted', 'picked', 'packed']) await wms('us-east', `fulfillment.${step}`, { shipmentId });
@@ -92,8 +78,8 @@ describe('a queue-style warehouse', () => {
   it('a split order ships in two parts, one per warehouse', async () => {
     await send(anOrder({ externalId: 'SPLIT-SHIP', shippingAddress: kentucky, lines: [orderLine('EAST-ONLY', 1), orderLine('WEST-ONLY', 1)] }));
     const d = await detail('SPLIT-SHIP');
-    const east = requests.get('us-east')!.find((r) => r.data.orderId === d.id)!;
-    const west = requests.get('us-west')!.find((r) => r.data.orderId === d.id)!;
+    const east = requestsTo('us-east').find((r) => r.data.orderId === d.id)!;
+    const west = requestsTo('us-west').find((r) => r.data.orderId === d.id)!;
     await wms('us-east', 'fulfillment.shipped', { shipmentId: east.data.shipmentId, carrier: 'ups', trackingNumber: '1Z-EAST', lines: [{ sku: 'EAST-ONLY', quantity: 1 }] });
     expect((await detail('SPLIT-SHIP')).fulfillmentStatus).toBe('partially_shipped');
     await wms('us-west', 'fulfillment.shipped', { shipmentId: west.data.shipmentId, carrier: 'ups', trackingNumber: '1Z-WEST', lines: [{ sku: 'WEST-ONLY', quantity: 1 }] });
@@ -103,9 +89,9 @@ describe('a queue-style warehouse', () => {
   it('a refusal gives the stock back and allocates the order to another warehouse', async () => {
     await send(anOrder({ externalId: 'REFUSED-1', shippingAddress: kentucky, lines: [orderLine('SKU2006-001', 1)] }));
     const d = await detail('REFUSED-1');
-    const first = requests.get('us-east')!.find((r) => r.data.orderId === d.id)!;
+    const first = requestsTo('us-east').find((r) => r.data.orderId === d.id)!;
     await wms('us-east', 'fulfillment.rejected', { shipmentId: first.data.shipmentId, reason: 'damaged stock' });
-    await eventually(async () => requests.get('us-west')!.find((r) => r.data.orderId === d.id), 10_000, 'the request to us-west');
+    await eventually(async () => requestsTo('us-west').find((r) => r.data.orderId === d.id), 10_000, 'the request to us-west');
     const after = await detail('REFUSED-1');
     expect(after.status).toBe('released');
     expect(after.reservations.filter((r) => r.status === 'held').map((r) => r.warehouse)).toEqual(['us-west']);

@@ -4,18 +4,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signWarehouseWebhook } from '../connectors/warehouses/webhook.ts';
 import { loadConfig } from '../core/config/business.ts';
 import { defaultConfigPath } from '../core/config/env.ts';
-import { startHub, type Hub } from '../core/hub.ts';
+import type { Hub } from '../core/hub.ts';
 import type { CanonicalOrder } from '../schemas/canonical-order.ts';
-import { adminToken, eventually, quietLogger, removeNamespace, testEnv, testNamespace } from './support/env.ts';
-import { postWebsiteOrder, settled } from './support/hub.ts';
+import { eventually } from './support/env.ts';
+import { adminJson, postEasyPostDelivered, postWebsiteOrder, settled, startTestHub } from './support/hub.ts';
 import { anOrder, orderLine, shippingAddress } from './support/orders.ts';
 import { startWmsStub, WMS_STUB_KEY, type WmsStub } from './support/wms-stub.ts';
 
 // An HTTP warehouse (a REST WMS the hub pushes to, which posts its events back, signed)
 // and a carrier's tracking (EasyPost) taking an order all the way to delivered.
 const secrets = { WEBSITE_WEBHOOK_SECRET: 'web-out', WAREHOUSE_WEBHOOK_SECRET: 'wh-out', WAREHOUSE_API_KEY: WMS_STUB_KEY, EASYPOST_WEBHOOK_SECRET: 'ep-out' };
-const namespace = testNamespace('outbound');
-const env = testEnv(namespace, secrets);
+let t: Awaited<ReturnType<typeof startTestHub>>;
 let hub: Hub;
 let wms: WmsStub;
 
@@ -25,12 +24,12 @@ beforeAll(async () => {
   config.warehouses = config.warehouses.map((w) => (w.code === 'us-west' ? { ...w, integration: 'http' as const, endpoint: { baseUrl: wms.url } } : w));
   config.products.push({ sku: 'WEST-ONLY', name: 'West', category: 'kitchen', weightGrams: 300 });
   config.stock.push({ warehouse: 'us-west', sku: 'WEST-ONLY', onHand: 20 });
-  hub = await startHub(env, { roles: ['worker', 'api'], port: 0, logger: quietLogger(), config, retry: { delaysMs: [100, 300], maxAttempts: 3 } });
+  t = await startTestHub('outbound', ['worker', 'api'], { config, env: secrets });
+  hub = t.hub;
 });
 afterAll(async () => {
-  await hub?.stop();
+  await t?.stop();
   await wms?.close();
-  await removeNamespace(env, hub?.topology);
 });
 
 let n = 0;
@@ -49,8 +48,8 @@ async function wmsPosts(type: string, data: Record<string, unknown>): Promise<Re
   });
 }
 async function detail(externalId: string) {
-  const list = (await (await hub.app.request(`/api/orders?channel=website&externalId=${externalId}`, { headers: { authorization: `Bearer ${adminToken}` } })).json()) as { items: { id: string }[] };
-  return (await (await hub.app.request(`/api/orders/${list.items[0]!.id}`, { headers: { authorization: `Bearer ${adminToken}` } })).json()) as { id: string; status: string; fulfillmentStatus: string; timeline: { type: string }[] };
+  const list = (await adminJson<{ items: { id: string }[] }>(hub, `/orders?channel=website&externalId=${externalId}`)).body;
+  return (await adminJson<{ id: string; status: string; fulfillmentStatus: string; timeline: { type: string }[] }>(hub, `/orders/${list.items[0]!.id}`)).body;
 }
 
 describe('an HTTP warehouse and a tracked parcel', () => {
@@ -73,12 +72,7 @@ describe('an HTTP warehouse and a tracked parcel', () => {
     expect((await detail('HTTP-1')).status).toBe('shipped');
 
     // EasyPost reports the parcel delivered (the official event's shape, our status and tracking code)
-    const event = readFileSync(new URL('./fixtures/easypost/tracker.updated.event.json', import.meta.url), 'utf8')
-      .replace('"tracking_code":"1"', '"tracking_code":"EP-TRACK-1"')
-      .replace('"status":"in_transit","status_detail":"arrived_at_facility","created_at"', '"status":"delivered","status_detail":"arrived_at_facility","created_at"')
-      .replace('"datetime":"2024-08-02T18:50:00Z"', `"datetime":"${new Date().toISOString().slice(0, 19)}Z"`);
-    const signature = createHmac('sha256', secrets.EASYPOST_WEBHOOK_SECRET.normalize('NFKD')).update(event).digest('hex');
-    const tracked = await hub.app.request('/webhooks/carriers/easypost', { method: 'POST', body: event, headers: { 'content-type': 'application/json', 'x-hmac-signature': `hmac-sha256-hex=${signature}` } });
+    const tracked = await postEasyPostDelivered(hub, secrets.EASYPOST_WEBHOOK_SECRET, 'EP-TRACK-1');
     expect(tracked.status).toBe(200);
     await settled(hub);
     const delivered = await detail('HTTP-1');

@@ -13,6 +13,7 @@ import { isPostgresTimeZone } from '../core/db/sql/reports.ts';
 import type { DailyReport, DayFigures } from '../core/reports/figures.ts';
 import { csvRecords } from './support/csv.ts';
 import { adminToken, quietLogger, removeNamespace, testEnv, testNamespace } from './support/env.ts';
+import { quietDay as quiet } from './support/reports.ts';
 
 const env = testEnv(testNamespace('reports'));
 const config = { ...loadConfig(defaultConfigPath), reports: { timeZone: 'America/New_York' } };
@@ -144,17 +145,6 @@ async function seed() {
 
 // ---- the figures, by hand ----------------------------------------------------------------
 
-const none = { count: 0, p50: null, p90: null, p99: null };
-const quiet: DayFigures = {
-  orders: 0, gmv: {},
-  processingSeconds: { toRelease: none, toShipment: none },
-  exceptions: { opened: 0, rate: null, resolved: 0, meanSecondsToResolve: null, byType: {} },
-  onTimeShipment: { shipments: 0, onTime: 0, rate: null },
-  onTimeDelivery: { parcels: 0, onTime: 0, rate: null },
-  cancellations: { cancelled: 0, rate: null },
-  returns: { requested: 0, delivered: 0, rate: null },
-  satisfaction: { responses: 0, averageRating: null, remindersRequested: 0, responseRate: null },
-};
 const hours = (h: number) => h * 3600;
 
 const website: DayFigures = {

@@ -6,9 +6,6 @@
 // the resellable units are back in stock, or an exchange order goes through the pipeline to
 // the warehouse queue. Also: partial returns, rejections by rule, duplicate and unknown
 // receipts.
-import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signHubPayload } from '../connectors/signatures.ts';
@@ -16,28 +13,24 @@ import { loadConfig } from '../core/config/business.ts';
 import { defaultConfigPath } from '../core/config/env.ts';
 import { withTransaction } from '../core/db/pool.ts';
 import { lockOrder } from '../core/db/sql/orders.ts';
-import { startHub, type Hub } from '../core/hub.ts';
+import type { Hub } from '../core/hub.ts';
 import type { CloudEvent } from '../core/messaging/cloudevent.ts';
-import { names } from '../core/messaging/topology.ts';
 import { requestReturn } from '../core/stages/returns.ts';
 import type { CanonicalOrder } from '../schemas/canonical-order.ts';
 import { startEasyPostStub, EASYPOST_STUB_KEY, type EasyPostStub } from './support/easypost-stub.ts';
-import { adminToken, eventually, quietLogger, removeNamespace, testEnv, testNamespace } from './support/env.ts';
-import { postWebsiteOrder, settled } from './support/hub.ts';
+import { adminToken, eventually } from './support/env.ts';
+import { adminJson, postEasyPostDelivered, postWebsiteOrder, settled, startTestHub, warehouseListener } from './support/hub.ts';
 import { anOrder, orderLine, shippingAddress } from './support/orders.ts';
 import { startProviderStub, STRIPE_STUB_KEY, type ProviderStub } from './support/provider-stub.ts';
 
 const secrets = { WEBSITE_WEBHOOK_SECRET: 'web-returns', STRIPE_WEBHOOK_SECRET: 'whsec_returns', STRIPE_API_KEY: STRIPE_STUB_KEY, EASYPOST_WEBHOOK_SECRET: 'ep-returns', EASYPOST_API_KEY: EASYPOST_STUB_KEY };
-const namespace = testNamespace('returns');
-const env = testEnv(namespace, secrets);
 const sdk = new Stripe('sk_test_unused');
 const PAYMENTS = ['pi_ret_1', 'pi_ret_2', 'pi_ret_3', 'pi_ret_4'];
+let t: Awaited<ReturnType<typeof startTestHub>>;
 let hub: Hub;
 let stripeApi: ProviderStub;
 let easypost: EasyPostStub;
-let connection: ChannelModel;
-let channel: Channel;
-const toWarehouse: CloudEvent<Record<string, unknown>>[] = [];
+let usEast: Awaited<ReturnType<typeof warehouseListener>>;
 
 beforeAll(async () => {
   stripeApi = await startProviderStub({ provider: 'stripe', payments: Object.fromEntries(PAYMENTS.map((id) => [id, { amount: 1_000_000, currency: 'usd' }])) });
@@ -55,31 +48,22 @@ beforeAll(async () => {
     { warehouse: 'us-east', sku: 'RET-MUG', onHand: 40 }, { warehouse: 'us-east', sku: 'RET-TEE-M', onHand: 40 },
     { warehouse: 'us-east', sku: 'RET-TEE-L', onHand: 40 }, { warehouse: 'us-east', sku: 'RET-GLASSES', onHand: 40 },
   );
-  hub = await startHub(env, { roles: ['worker'], logger: quietLogger(), config, retry: { delaysMs: [100, 300], maxAttempts: 3 } });
-  connection = await amqp.connect(env.amqpUrl);
-  channel = await connection.createChannel();
-  await channel.consume(names(namespace).warehouse('us-east'), (m) => {
-    if (!m) return;
-    toWarehouse.push(JSON.parse(m.content.toString('utf8')) as CloudEvent<Record<string, unknown>>);
-    channel.ack(m);
-  });
+  t = await startTestHub('returns', ['worker'], { config, env: secrets });
+  hub = t.hub;
+  usEast = await warehouseListener(hub, 'us-east');
 });
 afterAll(async () => {
-  await connection?.close();
-  await hub?.stop();
+  await usEast?.close();
+  await t?.stop();
   await stripeApi?.close();
   await easypost?.close();
-  await removeNamespace(env, hub?.topology);
 });
 
 // --- driving an order to delivered with the real services -------------------------------
 
 let n = 0;
 const kentucky = shippingAddress('US', 'KY', { postalCode: '40202' });
-const api = async <T = Record<string, unknown>>(path: string, init: RequestInit = {}): Promise<{ status: number; body: T; headers: Headers }> => {
-  const response = await hub.app.request(`/api${path}`, { ...init, headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
-  return { status: response.status, body: (await response.json()) as T, headers: response.headers };
-};
+const api = <T = Record<string, unknown>>(path: string, init: RequestInit = {}) => adminJson<T>(hub, path, init);
 type Detail = { id: string; orderNumber: string; status: string; fulfillmentStatus: string; paymentStatus: string; timeline: { type: string; reason: string | null }[]; exceptions: { type: string; status: string; owner: string }[]; returns: Rma[]; exchangeFor: { rmaId: string; orderId: string } | null };
 type Rma = { id: string; orderId: string; status: string; kind: string; reasons: { code: string; sku?: string }[]; warehouse: string | null; carrier: string | null; trackingCode: string | null; labelUrl: string | null; refundAmount: number | null; exchangeOrderId: string | null; lines: { sku: string; quantity: number; receivedQuantity: number; resellableQuantity: number }[] };
 const detail = async (id: string) => (await api<Detail>(`/orders/${id}`)).body;
@@ -90,8 +74,7 @@ const outbox = async (routingKey: string, where: string, params: unknown[]) =>
 
 /** The WMS publishing a CloudEvent to the hub's warehouse-events queue. */
 async function wms(type: string, data: Record<string, unknown>, id = `wms-ret-${++n}`): Promise<void> {
-  const event = { specversion: '1.0', id, source: '/wms/us-east', type, time: new Date().toISOString(), datacontenttype: 'application/json', data: { warehouse: 'us-east', ...data } };
-  channel.sendToQueue(names(namespace).warehouseEvents, Buffer.from(JSON.stringify(event)), { persistent: true, messageId: id });
+  usEast.publish(type, data, id);
   await settled(hub);
 }
 
@@ -107,13 +90,7 @@ async function stripePaid(orderId: string, paymentId: string, amount: number): P
 }
 
 async function easypostDelivered(trackingCode: string): Promise<void> {
-  const event = readFileSync(new URL('./fixtures/easypost/tracker.updated.event.json', import.meta.url), 'utf8')
-    .replace('"id":"evt_1"', `"id":"evt_${trackingCode}"`)
-    .replace('"tracking_code":"1"', `"tracking_code":"${trackingCode}"`)
-    .replace('"status":"in_transit","status_detail":"arrived_at_facility","created_at"', '"status":"delivered","status_detail":"arrived_at_facility","created_at"')
-    .replace('"datetime":"2024-08-02T18:50:00Z"', `"datetime":"${new Date().toISOString().slice(0, 19)}Z"`);
-  const signature = createHmac('sha256', secrets.EASYPOST_WEBHOOK_SECRET.normalize('NFKD')).update(event).digest('hex');
-  const response = await hub.app.request('/webhooks/carriers/easypost', { method: 'POST', body: event, headers: { 'content-type': 'application/json', 'x-hmac-signature': `hmac-sha256-hex=${signature}` } });
+  const response = await postEasyPostDelivered(hub, secrets.EASYPOST_WEBHOOK_SECRET, trackingCode, `evt_${trackingCode}`);
   expect(response.status).toBe(200);
   await settled(hub);
 }
@@ -130,7 +107,7 @@ async function deliveredOrder(order: CanonicalOrder, paymentId: string | null): 
   const list = await api<{ items: { id: string }[] }>(`/orders?channel=website&externalId=${order.externalId}`);
   const id = list.body.items[0]!.id;
   if (paymentId) await stripePaid(id, paymentId, order.totals.grandTotal);
-  const request = await eventually(async () => toWarehouse.find((e) => e.type === 'fulfillment.requested' && e.data.orderId === id), 10_000, 'the fulfilment request');
+  const request = await eventually(async () => usEast.received.find((e) => e.type === 'fulfillment.requested' && e.data.orderId === id), 10_000, 'the fulfilment request');
   const trackingCode = `FX-${id.slice(0, 8)}`;
   await wms('fulfillment.shipped', { shipmentId: request.data.shipmentId, carrier: 'fedex', trackingNumber: trackingCode, lines: request.data.lines });
   await easypostDelivered(trackingCode);
@@ -176,7 +153,7 @@ describe('a refund, in two parts', () => {
     expect(easypost.purchases).toHaveLength(1);
     expect(easypost.shipments[0]).toMatchObject({ reference: first.id, is_return: true });
     expect(labelled).toMatchObject({ carrier: 'FedEx', trackingCode: expect.stringMatching(/^1Z/), labelUrl: expect.stringMatching(/^https?:\/\//) });
-    const expected = await eventually(async () => toWarehouse.find((e) => e.type === 'return.expected' && e.data.rmaId === first.id), 10_000, 'return.expected');
+    const expected = await eventually(async () => usEast.received.find((e) => e.type === 'return.expected' && e.data.rmaId === first.id), 10_000, 'return.expected');
     expect(expected.data).toMatchObject({ warehouse: 'us-east', lines: [{ sku: 'RET-MUG', quantity: 1 }], trackingCode: labelled.trackingCode });
     const told = await outbox('customer.notification_requested', `body->'data'->>'orderId' = $2`, [order.id]);
     expect(told.map((e) => e.data.template)).toEqual(expect.arrayContaining(['return_approved', 'return_label']));
@@ -228,7 +205,7 @@ describe('a refund, in two parts', () => {
     expect(twice.status, JSON.stringify(twice.body)).toBe(409);
     await settled(hub);
     expect((await detail(order.id)).exceptions.filter((e) => e.type === 'return_label_needed').map((e) => e.status)).toEqual(['resolved']);
-    await eventually(async () => toWarehouse.find((e) => e.type === 'return.expected' && e.data.rmaId === second), 10_000, 'return.expected');
+    await eventually(async () => usEast.received.find((e) => e.type === 'return.expected' && e.data.rmaId === second), 10_000, 'return.expected');
 
     // the mug comes back broken
     const stock = await onHand('RET-MUG');
@@ -266,7 +243,7 @@ describe('an exchange', () => {
     expect(await onHand('RET-TEE-M')).toBe(stockM + 1);
     const newId = exchanged.exchangeOrderId!;
     // the new order reached the warehouse as any paid order does
-    const request = await eventually(async () => toWarehouse.find((e) => e.type === 'fulfillment.requested' && e.data.orderId === newId), 10_000, 'the exchange fulfilment request');
+    const request = await eventually(async () => usEast.received.find((e) => e.type === 'fulfillment.requested' && e.data.orderId === newId), 10_000, 'the exchange fulfilment request');
     expect(request.data.lines).toEqual([expect.objectContaining({ sku: 'RET-TEE-L', quantity: 1 })]);
     const created = await detail(newId);
     expect(created).toMatchObject({ status: 'released', paymentStatus: 'paid', exchangeFor: { rmaId: id, orderId: order.id } });

@@ -3,27 +3,21 @@
 // not shipped within its SLA gets one `sla_breach` exception (owner from the SOP) and a
 // timeline entry; past that exception's own deadline it is escalated once, to the SOP's
 // `escalateTo`, on the bus; when the warehouse ships, the breach is resolved.
-import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/config/business.ts';
 import { defaultConfigPath } from '../core/config/env.ts';
-import { startHub, type Hub } from '../core/hub.ts';
+import type { Hub } from '../core/hub.ts';
 import type { CloudEvent } from '../core/messaging/cloudevent.ts';
-import { names } from '../core/messaging/topology.ts';
 import { escalateOverdueExceptions } from '../core/stages/escalation.ts';
 import { watchSlas } from '../core/stages/sla-watchdog.ts';
-import { adminToken, quietLogger, removeNamespace, testEnv, testNamespace } from './support/env.ts';
-import { postWebsiteOrder, settled } from './support/hub.ts';
+import { adminJson, postWebsiteOrder, settled, startTestHub, warehouseListener } from './support/hub.ts';
 import { anOrder, orderLine, shippingAddress } from './support/orders.ts';
 
 const secret = 'web-sla';
-const namespace = testNamespace('sla');
-const env = testEnv(namespace, { WEBSITE_WEBHOOK_SECRET: secret });
 const HOUR = 3_600_000;
+let t: Awaited<ReturnType<typeof startTestHub>>;
 let hub: Hub;
-let connection: ChannelModel;
-let channel: Channel;
-const requests: CloudEvent<Record<string, unknown>>[] = [];
+let usEast: Awaited<ReturnType<typeof warehouseListener>>;
 
 beforeAll(async () => {
   const config = loadConfig(defaultConfigPath);
@@ -31,19 +25,13 @@ beforeAll(async () => {
   config.stock.push({ warehouse: 'us-east', sku: 'SLA-MUG', onHand: 100 });
   config.sla = { byStatus: { received: 15, validated: 30, allocated: 60, released: 24 * 60, shipped: 7 * 24 * 60 } };
   config.sop = { ...config.sop, sla_breach: { owner: 'warehouse-ops', deadlineMinutes: 60, escalateTo: 'operations-lead' } };
-  hub = await startHub(env, { roles: ['worker'], logger: quietLogger(), config, retry: { delaysMs: [100, 300], maxAttempts: 3 } });
-  connection = await amqp.connect(env.amqpUrl);
-  channel = await connection.createChannel();
-  await channel.consume(names(namespace).warehouse('us-east'), (m) => {
-    if (!m) return;
-    requests.push(JSON.parse(m.content.toString('utf8')) as CloudEvent<Record<string, unknown>>);
-    channel.ack(m);
-  });
+  t = await startTestHub('sla', ['worker'], { config, env: { WEBSITE_WEBHOOK_SECRET: secret } });
+  hub = t.hub;
+  usEast = await warehouseListener(hub, 'us-east');
 });
 afterAll(async () => {
-  await connection?.close();
-  await hub?.stop();
-  await removeNamespace(env, hub?.topology);
+  await usEast?.close();
+  await t?.stop();
 });
 
 /** The jobs' context with the clock moved `hours` past `from`. */
@@ -51,8 +39,7 @@ const at = (from: Date, hours: number) => ({ ...hub.ctx, now: () => new Date(fro
 
 interface Exception { id: number; type: string; status: string; owner: string; deadline: string; details: Record<string, unknown>; reason: string; messageId: string }
 async function order(id: string) {
-  const response = await hub.app.request(`/api/orders/${id}`, { headers: { authorization: `Bearer ${adminToken}` } });
-  return (await response.json()) as { id: string; orderNumber: string; status: string; exceptions: Exception[]; timeline: { type: string; actor: string; reason: string | null }[] };
+  return (await adminJson<{ id: string; orderNumber: string; status: string; exceptions: Exception[]; timeline: { type: string; actor: string; reason: string | null }[] }>(hub, `/orders/${id}`)).body;
 }
 async function escalations(): Promise<CloudEvent<Record<string, unknown>>[]> {
   const { rows } = await hub.db.query<{ body: CloudEvent<Record<string, unknown>> }>(`SELECT body FROM outbox WHERE routing_key = 'exception.escalated' ORDER BY id`);
@@ -105,11 +92,8 @@ describe('an order released and not shipped within its SLA', () => {
     });
 
     // when the warehouse ships the order, the next watchdog run resolves the breach
-    const request = requests.find((r) => r.data.orderId === id)!;
-    channel.sendToQueue(names(namespace).warehouseEvents, Buffer.from(JSON.stringify({
-      specversion: '1.0', id: 'wms-sla-1', source: '/wms/us-east', type: 'fulfillment.shipped', time: new Date().toISOString(), datacontenttype: 'application/json',
-      data: { warehouse: 'us-east', shipmentId: request.data.shipmentId, carrier: 'ups', trackingNumber: '1Z-SLA-1', lines: [{ sku: 'SLA-MUG', quantity: 1 }] },
-    })), { persistent: true });
+    const request = usEast.received.find((r) => r.data.orderId === id)!;
+    usEast.publish('fulfillment.shipped', { shipmentId: request.data.shipmentId, carrier: 'ups', trackingNumber: '1Z-SLA-1', lines: [{ sku: 'SLA-MUG', quantity: 1 }] }, 'wms-sla-1');
     await settled(hub);
     expect((await order(id)).status).toBe('shipped');
     expect(await watchSlas(hub.db, at(since, 49))).toEqual({ overdue: 0, breached: 0, resolved: 1 });

@@ -3,7 +3,7 @@ import type { CanonicalOrder } from '../../../schemas/canonical-order.ts';
 import type { ArchiveCutoffs } from '../../pipeline/archive.ts';
 import type { ExceptionRow } from './exceptions.ts';
 import type { ReservationRow } from './inventory.ts';
-import type { ReturnRow } from './returns.ts';
+import { returnColumns, type ReturnRow } from './returns.ts';
 import type { OrderFilter, OrderSummary, TimelineRow } from './orders.ts';
 import type { Queryable } from '../pool.ts';
 
@@ -221,18 +221,12 @@ export async function archivedOrderExceptions(db: Queryable, id: string): Promis
 }
 
 
-const returnColumns = `r.id, r.order_id AS "orderId", o.order_number AS "orderNumber", r.kind, r.status, r.reason, r.decision, r.reasons,
-  r.warehouse, r.carrier, r.tracking_code AS "trackingCode", r.label_url AS "labelUrl", r.refund_amount AS "refundAmount",
-  r.currency, r.exchange_order_id AS "exchangeOrderId", r.requested_by AS "requestedBy", r.idempotency_key AS "idempotencyKey",
-  r.created_at AS "createdAt", r.updated_at AS "updatedAt", r.received_at AS "receivedAt", r.closed_at AS "closedAt",
-  COALESCE((SELECT jsonb_agg(jsonb_build_object('lineNo', l.line_no, 'sku', l.sku, 'quantity', l.quantity, 'exchangeSku', l.exchange_sku,
-                     'receivedQuantity', l.received_quantity, 'resellableQuantity', l.resellable_quantity) ORDER BY l.line_no)
-              FROM archived_return_lines l WHERE l.return_id = r.id), '[]'::jsonb) AS lines`;
+const archivedReturnColumns = returnColumns('archived_return_lines');
 
 /** An archived order's RMAs with their lines, as `listReturns` reads live ones, newest first. */
 export async function archivedReturns(db: Queryable, orderId: string): Promise<ReturnRow[]> {
   const { rows } = await db.query<ReturnRow>(
-    `SELECT ${returnColumns} FROM archived_returns r JOIN archived_orders o ON o.id = r.order_id
+    `SELECT ${archivedReturnColumns} FROM archived_returns r JOIN archived_orders o ON o.id = r.order_id
       WHERE r.order_id = $1 ORDER BY r.created_at DESC, r.id LIMIT 100`, [orderId]);
   return rows;
 }

@@ -38,29 +38,24 @@ export interface ReturnRow {
   lines: ReturnLineRow[];
 }
 
-const columns = `r.id, r.order_id AS "orderId", o.order_number AS "orderNumber", r.kind, r.status, r.reason, r.decision, r.reasons,
+/**
+ * The select list of a `ReturnRow`, over an RMA `r` joined to its order `o`; the lines are
+ * read from `linesTable` (the live table, or its archive twin for archived RMAs).
+ */
+export const returnColumns = (linesTable: 'return_lines' | 'archived_return_lines') => `r.id, r.order_id AS "orderId", o.order_number AS "orderNumber", r.kind, r.status, r.reason, r.decision, r.reasons,
   r.warehouse, r.carrier, r.tracking_code AS "trackingCode", r.label_url AS "labelUrl", r.refund_amount AS "refundAmount",
   r.currency, r.exchange_order_id AS "exchangeOrderId", r.requested_by AS "requestedBy", r.idempotency_key AS "idempotencyKey",
   r.created_at AS "createdAt", r.updated_at AS "updatedAt", r.received_at AS "receivedAt", r.closed_at AS "closedAt",
   COALESCE((SELECT jsonb_agg(jsonb_build_object('lineNo', l.line_no, 'sku', l.sku, 'quantity', l.quantity, 'exchangeSku', l.exchange_sku,
                      'receivedQuantity', l.received_quantity, 'resellableQuantity', l.resellable_quantity) ORDER BY l.line_no)
-              FROM return_lines l WHERE l.return_id = r.id), '[]'::jsonb) AS lines`;
+              FROM ${linesTable} l WHERE l.return_id = r.id), '[]'::jsonb) AS lines`;
 
-export interface NewReturn {
-  id: string;
-  orderId: string;
-  kind: ReturnKind;
-  status: ReturnStatus;
-  reason: string;
-  decision: string | null;
-  reasons: ReturnRejection[];
-  warehouse: string | null;
-  refundAmount: number | null;
-  currency: string;
-  requestedBy: string;
-  idempotencyKey: string | null;
+const columns = returnColumns('return_lines');
+
+export type NewReturn = Pick<ReturnRow,
+  'id' | 'orderId' | 'kind' | 'status' | 'reason' | 'decision' | 'reasons' | 'warehouse' | 'refundAmount' | 'currency' | 'requestedBy' | 'idempotencyKey'> & {
   lines: { sku: string; quantity: number; exchangeSku?: string | undefined }[];
-}
+};
 
 /** Records a new RMA and its lines. */
 export async function insertReturn(tx: Queryable, r: NewReturn): Promise<void> {
