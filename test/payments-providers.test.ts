@@ -166,6 +166,31 @@ describe('payments that go wrong', () => {
   });
 });
 
+describe('a failed payment before its order', () => {
+  it('is news to the order when it arrives: the customer is told, with remedies', async () => {
+    const failed = stripeEvent('evt_failed_731', 'payment_intent.payment_failed', {
+      id: 'pi_wc_731', object: 'payment_intent', amount: 2935, amount_received: 0, currency: 'usd', status: 'requires_payment_method',
+      metadata: { order_id: '731' }, payment_method_types: ['card'], last_payment_error: { message: 'Your card was declined.', charge: 'ch_declined_731' }, created: Math.floor(Date.now() / 1000),
+    });
+    expect((await postStripe(failed)).status).toBe(200);
+    await settled(hub);
+    const sample = readFileSync(new URL('./fixtures/woocommerce/order-created.sample.json', import.meta.url), 'utf8')
+      .replace('"id": 727', '"id": 731').replace('"date_paid": "2017-03-22T16:28:08"', '"date_paid": null').replace('"date_paid_gmt": "2017-03-22T19:28:08"', '"date_paid_gmt": null');
+    const order = Buffer.from(sample);
+    await hub.app.request('/webhooks/orders/woocommerce', {
+      method: 'POST', body: order, headers: { 'content-type': 'application/json', 'x-wc-webhook-topic': 'order.created', 'x-wc-webhook-signature': createHmac('sha256', WC_SECRET).update(order).digest('base64') },
+    });
+    await settled(hub);
+
+    const { body } = await api<{ items: { id: string; paymentStatus: string }[] }>('/orders?channel=woocommerce&externalId=731');
+    expect(body.items[0]?.paymentStatus).toBe('failed');
+    const { rows: told } = await hub.db.query(`SELECT body FROM outbox WHERE routing_key = 'customer.notification_requested' AND body->'data'->>'orderId' = $1 AND body->'data'->>'template' = 'payment_failed'`, [body.items[0]!.id]);
+    expect(told.map((t) => t.body.data)).toEqual([expect.objectContaining({ reason: expect.stringContaining('declined'), remedies: ['retry_payment', 'another_payment_method'] })]);
+    const { rows: timeline } = await hub.db.query(`SELECT type, reason FROM order_events WHERE order_id = $1 AND type = 'payment.matched'`, [body.items[0]!.id]);
+    expect(timeline).toEqual([{ type: 'payment.matched', reason: expect.stringContaining('stripe failed 2935 USD') }]);
+  });
+});
+
 describe('Adyen', () => {
   const item = (psp: string, value: number) => {
     const i = { pspReference: psp, originalReference: '', merchantAccountCode: 'ShopECOM', merchantReference: `ADY-${psp}`, amount: { value, currency: 'EUR' }, eventCode: 'CAPTURE', success: 'true', eventDate: new Date().toISOString() };

@@ -9,9 +9,10 @@ import type { PaymentPosition } from './payment-status.ts';
  * but never moves it back down (a late failure after a success is history, not news). Paid
  * for the first time → `payment.captured` (the release stage takes it from there); a failure
  * → the customer told, with remedies; too little, too much, another currency, a dispute → an
- * exception for finance. Null when nothing changes.
+ * exception for finance. `early`: the entries came before the order and it has just claimed
+ * them. Null when nothing changes.
  */
-export function paymentChange(record: OrderRecord, position: PaymentPosition, news: readonly PaymentEvent[]): OrderChange | null {
+export function paymentChange(record: OrderRecord, position: PaymentPosition, news: readonly PaymentEvent[], options: { early?: boolean } = {}): OrderChange | null {
   const status = paymentRank[position.status] >= paymentRank[record.paymentStatus] ? position.status : record.paymentStatus;
   const base = { orderId: record.id, orderNumber: record.orderNumber };
   const what = news.map((e) => `${e.provider} ${e.kind} ${e.amount} ${e.currency}`).join(', ');
@@ -41,6 +42,6 @@ export function paymentChange(record: OrderRecord, position: PaymentPosition, ne
     };
   }
   if (!change.paymentStatus && change.emit.length === 0 && !change.exception && news.length === 0) return null;
-  if (news.length === 0) change.timeline = { type: 'payment.matched', reason: `payments received before the order now belong to it: payment ${record.paymentStatus} → ${status}`, data: { captured: position.captured, refunded: position.refunded } };
+  if (options.early) change.timeline = { type: 'payment.matched', reason: `payments received before the order now belong to it (${what}): payment ${record.paymentStatus} → ${status}`, data: { entries: news.map((e) => e.entryId), captured: position.captured, refunded: position.refunded } };
   return change;
 }

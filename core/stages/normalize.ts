@@ -86,9 +86,8 @@ async function createOrder(tx: Tx, ctx: StageContext, raw: StoredDelivery, snaps
   });
   // Payments that arrived before their order belong to it now.
   const providers = (ctx.config.payments?.links ?? []).filter((l) => l.channel === record.channel).map((l) => l.provider);
-  if ((await claimEarlyPayments(tx, record, providers)) > 0) {
-    await settleOrderPayments(tx, ctx, record.id, [], { stage: 'normalize', messageId: `${event.id}:payments` });
-  }
+  const early = await claimEarlyPayments(tx, record, providers);
+  if (early.length > 0) await settleOrderPayments(tx, ctx, record.id, early, { stage: 'normalize', messageId: `${event.id}:payments` }, { early: true });
   if (snapshot.intent === 'cancel') {
     // Cancelled before the hub heard of it: keep the order, cancelled, and never allocate it.
     const decision = decideChannelUpdate(record, null, snapshot);

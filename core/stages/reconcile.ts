@@ -27,11 +27,13 @@ export function channelsLinkedTo(ctx: StageContext, provider: string, account: s
  * used when payments arrive and when an order arrives after its payments. False when the
  * order is not live (it was archived).
  */
-export async function settleOrderPayments(tx: Tx, ctx: StageContext, orderId: string, news: readonly PaymentEvent[], cause: { stage: string; messageId: string; actor?: string }): Promise<boolean> {
+export async function settleOrderPayments(
+  tx: Tx, ctx: StageContext, orderId: string, news: readonly PaymentEvent[], cause: { stage: string; messageId: string; actor?: string }, options: { early?: boolean } = {},
+): Promise<boolean> {
   const record = await lockOrder(tx, orderId);
   if (!record) return false;
   const position = paymentPosition(await ledgerOf(tx, orderId), { grandTotal: record.order.totals.grandTotal, currency: record.order.currency });
-  const change = paymentChange(record, position, news);
+  const change = paymentChange(record, position, news, options);
   if (change) await applyOrderChange(tx, ctx, record, change, cause);
   return true;
 }

@@ -52,20 +52,23 @@ export async function findOrderForPayment(
 
 /**
  * Gives a newly received order the payments that came before it (matched by its id, number,
- * or — for providers linked to its channel — its external id). Returns how many.
+ * or — for providers linked to its channel — its external id), and returns them: they are
+ * news to the order (a failure the customer must hear of, a capture that releases it).
  */
 export async function claimEarlyPayments(
   tx: Queryable,
   order: { id: string; orderNumber: string; externalId: string },
   providers: readonly string[],
-): Promise<number> {
-  const { rowCount } = await tx.query(
+): Promise<PaymentEvent[]> {
+  const { rows } = await tx.query<PaymentEvent>(
     `UPDATE payments SET order_id = $1::uuid, matched_at = now()
       WHERE order_id IS NULL AND expired_at IS NULL
-        AND (match->>'orderId' = $5 OR match->>'orderNumber' = $2 OR (match->>'externalOrderId' = $3 AND provider = ANY($4::text[])))`,
+        AND (match->>'orderId' = $5 OR match->>'orderNumber' = $2 OR (match->>'externalOrderId' = $3 AND provider = ANY($4::text[])))
+      RETURNING provider, account, entry_id AS "entryId", payment_id AS "paymentId", kind, amount::float8 AS amount, currency,
+                to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "occurredAt", method, match, failure_reason AS "failureReason"`,
     [order.id, order.orderNumber, order.externalId, providers, order.id],
   );
-  return rowCount ?? 0;
+  return rows;
 }
 
 export interface UnmatchedPayment { provider: string; entryId: string; paymentId: string; kind: string; amount: number; currency: string; match: Record<string, string>; recordedAt: Date }
