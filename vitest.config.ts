@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 // `test` and `poolOptions` / `minWorkers` no longer exist.
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.{ts,tsx}'],
     // Integration tests talk to real RabbitMQ, Postgres and Redis.
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -16,6 +16,7 @@ import { orderStatuses } from '../core/order/status.ts';
 import { remedyChoices } from '../core/stages/remedies.ts';
 import { addressSchema, canonicalOrderSchema, orderLineSchema, paymentMethods } from '../schemas/canonical-order.ts';
 import { configSchema } from '../schemas/config.ts';
+import { exceptionActionSchema } from '../schemas/exception-action.ts';
 
 type Json = Record<string, unknown>;
 // a type, not an interface: it must fit `Json` (an interface has no implicit index signature)
@@ -97,6 +98,8 @@ const text = { type: 'string' };
 const textOrNull = { type: ['string', 'null'] };
 const orNull = (nonNull: Json | Ref): Json => ({ anyOf: [nonNull, { type: 'null' }] });
 const strings = { type: 'array', items: text };
+// AsyncAPI's `discriminator` is a property name, not ajv's object: the action's own `type` says which it is.
+const exceptionAction: Json = Object.fromEntries(Object.entries(exceptionActionSchema).filter(([key]) => key !== 'discriminator'));
 
 const orderId = { type: 'string', format: 'uuid', description: 'the hub order id (also the CloudEvent `subject`)' };
 const orderNumber = { type: 'string', minLength: 1, description: "the hub's order number", examples: ['HUB-20260115-000042'] };
@@ -332,6 +335,8 @@ const published: Record<string, EventSpec> = {
     data: object(['orderId', 'actor'], {
       orderId: schema('OrderId'), warehouse: orNull(schema('WarehouseCode')), carrier: orNull(schema('CarrierCode')), serviceLevel: orNull(schema('ServiceLevel')),
       reason: { type: ['string', 'null'], maxLength: 500 }, actor: text,
+      allowSplit: { type: 'boolean', description: 'the order may be split across warehouses even where its channel does not allow it (exception desk `split`)' },
+      exceptionId: { type: 'integer', minimum: 1, description: 'the exception the override resolves (exception desk)' },
     }),
   },
   'order.shipped': {
@@ -345,7 +350,7 @@ const published: Record<string, EventSpec> = {
     description: 'From the carrier\'s tracking; or from the customer confirming receipt of a shipped order before the carrier did (then `confirmedBy` says who, and the parcel named is the latest one shipped).',
     data: object(['orderId', 'orderNumber', 'carrier', 'trackingCode'], {
       ...orderRef, carrier: text, trackingCode: text,
-      confirmedBy: { type: 'string', description: 'who confirmed receipt: `admin` or `customer:<channel>`; absent when the carrier reported it' },
+      confirmedBy: { type: 'string', description: 'who confirmed receipt: the name of the API key an operator used (`admin` for HUB_ADMIN_TOKEN) or `customer:<channel>`; absent when the carrier reported it' },
     }),
   },
   'order.completed': {
@@ -353,7 +358,7 @@ const published: Record<string, EventSpec> = {
     data: object(['orderId', 'orderNumber', 'action', 'completedBy'], {
       ...orderRef,
       action: { type: 'string', enum: ['confirm_receipt', 'auto_complete'] },
-      completedBy: { type: 'string', description: '`admin` (on the customer\'s behalf), `customer:<channel>` (the website or app) or `job:auto-complete`', examples: ['customer:website'] },
+      completedBy: { type: 'string', description: 'the API key\'s name (an operator, on the customer\'s behalf; `admin` for HUB_ADMIN_TOKEN), `customer:<channel>` (the website or app) or `job:auto-complete`', examples: ['customer:website'] },
     }),
   },
   'order.feedback_received': {
@@ -530,6 +535,14 @@ const published: Record<string, EventSpec> = {
     routingKey: 'fulfillment.cancel_requested.{code}',
     data: object(['orderId', 'orderNumber', 'shipmentId', 'warehouse', 'reason'], { ...orderRef, ...shipmentRef, reason: text }),
   },
+  'exception.action_requested': {
+    summary: "An operator's typed action on an exception (`POST /api/exceptions/:id/resolve`), applied by the exception-actions stage",
+    description: 'Subject: the order id, or `exception:<id>` for an exception without an order. The stage decides the action again against the order as it is then, applies it through the pipeline and resolves the exception with the outcome, or records why it was refused.',
+    data: object(['exceptionId', 'orderId', 'action', 'actor'], {
+      exceptionId: { type: 'integer', minimum: 1 }, orderId: orNull(schema('OrderId')), action: exceptionAction,
+      note: { type: 'string', maxLength: 2000 }, actor: { ...text, description: 'the API key that asked' },
+    }),
+  },
 };
 
 /** Events warehouse systems send to `{ns}.in.warehouse-events`, by type. */
@@ -660,6 +673,7 @@ const stageDescriptions = {
   tracking: "Carriers' tracking updates move parcels on; delivered orders are delivered.",
   'warehouse-webhooks': 'Warehouse events posted by HTTP, handled as if published to {ns}.in.warehouse-events.',
   returns: 'An approved return gets its label from the carrier (idempotency key: the RMA id); without one, a `return_label_needed` exception for a person.',
+  'exception-actions': "Applies an operator's action on an exception (retry a stage, override the allocation, mark paid, approve a review, cancel, split, contact the customer) through the pipeline, and resolves the exception with the outcome.",
   notifications: "Tells the customer: composes the message from its template (the customer's locale, channels and quiet hours) and sends it by email, SMS or push, once per order, template and channel.",
 } satisfies Record<Stage, string>;
 
@@ -758,7 +772,7 @@ send('park', 'parking.exchange', 'Park', 'Nothing retries forever and nothing is
 addChannel('parked', {
   address: '{ns}.parked',
   title: 'Parked messages',
-  description: 'Every parked message, kept for inspection and replay by an operator. Nobody consumes it automatically.',
+  description: 'Every parked message, kept until it is stored in Postgres as a dead letter (`/api/dead-letters`: inspect, replay, discard); the parked-queue drain acks each one only after that commit.',
   messages: messageRefs(['ParkedEvent']),
   bindings: { amqp: { is: 'queue', queue: queue('{ns}.parked'), 'x-arguments': { ...quorum }, 'x-bindings': [{ exchange: '{ns}.parking', routingKey: '' }], bindingVersion: '0.3.0' } },
 });
@@ -771,7 +785,8 @@ addChannel('parked.audit', {
     amqp: { is: 'queue', queue: queue('{ns}.parked.audit'), 'x-arguments': { ...quorum, 'x-delivery-limit': 1000 }, 'x-bindings': [{ exchange: '{ns}.parking', routingKey: '' }], bindingVersion: '0.3.0' },
   },
 });
-receive('record.parked', 'parked.audit', 'Record parked messages', 'Each parked message becomes a `poison_message` exception with an owner and a deadline.', ['ParkedEvent']);
+receive('record.parked', 'parked.audit', 'Record parked messages', 'Each parked message becomes a dead letter (one per message id) and a `poison_message` exception with an owner and a deadline, in one transaction.', ['ParkedEvent']);
+receive('drain.parked', 'parked', 'Drain parked messages into the dead-letter table', 'Stored exactly as the recorder stores them (nothing new when the audit copy got there first), then acked.', ['ParkedEvent']);
 
 const messages: Record<string, MessageObject> = {
   ...Object.fromEntries(Object.entries(published).map(([type, spec]) => [type, eventMessage(type, spec, 'CloudEvent')])),

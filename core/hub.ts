@@ -35,13 +35,16 @@ import { hubTopology, names, type Stage, type Topology } from './messaging/topol
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createRedis } from './redis/client.ts';
 import { createDeliveryDedupe } from './redis/dedupe.ts';
+import { createFlowCounters } from './redis/flow-counters.ts';
+import { createQueueProbe } from './messaging/queue-probe.ts';
+import { registerFlowMetrics } from './flow-metrics.ts';
 import { createAmazonPoller } from './pollers/amazon.ts';
 import type { Job } from './scheduling/jobs.ts';
 import { startScheduler } from './scheduling/scheduler.ts';
 import type { StageContext } from './stages/context.ts';
 import { normalizeStage } from './stages/normalize.ts';
 import { allocateStage, releaseStage, validateStage } from './stages/order-stages.ts';
-import { createParkingRecorder } from './stages/parking.ts';
+import { createParkedQueueDrain, createParkingRecorder } from './stages/parking.ts';
 import { remediesStage } from './stages/remedies.ts';
 import { reconcileStage } from './stages/reconcile.ts';
 import { refundsStage } from './stages/refunds.ts';
@@ -59,6 +62,7 @@ import { sweepLowStock } from './stages/low-stock.ts';
 import { backordersStage, warehouseEventsStage, warehouseWebhooksStage } from './stages/stock.ts';
 import { warehousePushStage } from './stages/warehouse-push.ts';
 import { returnsStage } from './stages/returns.ts';
+import { exceptionActionsStage } from './stages/exception-actions.ts';
 import { returnLabelClientFor } from '../connectors/carriers/labels.ts';
 import { notificationSenders, notificationsStage, sendDueNotifications } from './stages/notifications.ts';
 import type { NotificationSender } from './notify/senders.ts';
@@ -203,6 +207,9 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
   const needsBroker = roles.has('worker') || roles.has('api');
   const broker = needsBroker ? createBroker({ url: env.amqpUrl, name: `${ns}-${[...roles].join('+')}-${process.pid}`, logger }) : undefined;
   broker?.attach((connection) => assertTopology(connection, topology));
+  const queueProbe = broker ? createQueueProbe(broker) : undefined;
+  const { stageLatency } = registerFlowMetrics(metrics.registry, { db, probe: queueProbe, queues: topology.queues.map((q) => q.name), now });
+  const flowCounters = createFlowCounters({ redis, namespace: ns, topology, now, onLatency: (stage, seconds) => stageLatency.observe({ stage }, seconds) });
 
   const consumers: Consumer[] = [];
   let relay: Relay | undefined;
@@ -221,6 +228,7 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
       'warehouse-webhooks': warehouseWebhooksStage(ctx),
       notifications: notificationsStage(ctx, senders),
       returns: returnsStage(ctx, returnLabelClientFor(config, env.secrets)),
+      'exception-actions': exceptionActionsStage(ctx),
     };
     const queues: [string, Handler][] = [
       ...(Object.entries(stages) as [Stage, Handler][]).map(([stage, handler]): [string, Handler] => [names(ns).stage(stage), handler]),
@@ -235,13 +243,17 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
       const consumer = createConsumer({
         db, namespace: ns, queue, handler, logger,
         retryDelaysMs: config.retry.delaysMs, maxAttempts: config.retry.maxAttempts,
-        onOutcome: (queue, outcome) => metrics.messages.inc({ queue, outcome }),
+        onOutcome: (queue, outcome, event) => {
+          metrics.messages.inc({ queue, outcome });
+          flowCounters.finished(queue, outcome, event);
+        },
       });
       consumers.push(consumer);
       broker.attach((connection) => consumer.attach(connection));
     }
     broker.attach(createParkingRecorder({ db, namespace: ns, config, logger, now }));
-    relay = createRelay({ db, broker, namespace: ns, databaseUrl: env.databaseUrl, logger, onPublished: (n) => metrics.published.inc(n) });
+    broker.attach(createParkedQueueDrain({ db, namespace: ns, config, logger, now }));
+    relay = createRelay({ db, broker, namespace: ns, databaseUrl: env.databaseUrl, logger, onPublished: (n) => metrics.published.inc(n), onConfirmed: (batch) => flowCounters.published(batch) });
   }
   await broker?.start();
   await relay?.start();
@@ -252,6 +264,7 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
   const app = createApp({
     db, redis, broker, namespace: ns, config, channels, payments, carriers, secrets: env.secrets, adminToken: env.adminToken,
     dedupe: createDeliveryDedupe(redis, ns), metrics, logger, now, newId, jobs,
+    flows: { topology, counters: flowCounters, probe: queueProbe },
   });
   let server: ServerType | undefined;
   let port: number | undefined;

@@ -3,14 +3,13 @@ import { Ajv, type JSONSchemaType } from 'ajv';
 import type { Logger } from 'pino';
 import { badRequest, conflict, HubError, notFound } from '../core/errors.ts';
 import { withTransaction, type Db, type Queryable } from '../core/db/pool.ts';
-import { listExceptions } from '../core/db/sql/exceptions.ts';
-import { listInventory, reservationsFor, setOnHand, stockLevel } from '../core/db/sql/inventory.ts';
+import { listInventory, setOnHand, stockLevel } from '../core/db/sql/inventory.ts';
 import { enqueueMessages } from '../core/db/sql/outbox.ts';
 import { orderMessages } from '../core/stages/apply.ts';
 import type { StageContext } from '../core/stages/context.ts';
 import { remedyChoices, type RemedyChoice } from '../core/stages/remedies.ts';
 import { stockChanged } from '../core/stages/stock.ts';
-import { findOrders, getOrderSummary, lockOrder, orderTimeline } from '../core/db/sql/orders.ts';
+import { lockOrder } from '../core/db/sql/orders.ts';
 import { compareSettlement, parseAdyenSettlementDetails, parseStripeBalanceTransactions, type Discrepancy } from '../core/pipeline/settlement.ts';
 import { providerLedger } from '../core/db/sql/payments.ts';
 import { customerKey } from '../core/db/sql/credit.ts';
@@ -22,10 +21,9 @@ import { getRawSummary, listRawDeliveries, markForReplay, type RawStatus } from 
 import { acceptedMessageFor, sendStoredDelivery } from '../core/intake.ts';
 import { appendAudit } from '../core/db/sql/audit.ts';
 import { listProducts, listWarehouses, productExists, upsertProduct, warehouseExists } from '../core/db/sql/reference.ts';
-import { isOrderStatus, orderStatuses } from '../core/order/status.ts';
-import { orderReturns } from './returns.ts';
-import { findArchivedOrders } from '../core/db/sql/archive.ts';
-import { archivedOrderDetail } from './archived-orders.ts';
+import { orderDetail } from './order-detail.ts';
+import { orderSearchPage } from './order-search.ts';
+import { actorOf } from './principal.ts';
 
 const ajv = new Ajv({ allErrors: true });
 
@@ -168,8 +166,8 @@ export function apiRoutes(deps: { db: Db; logger: Logger; ctx: StageContext }): 
     await withTransaction(db, async (tx) => {
       const record = await order(tx, id);
       if (record.status !== 'backordered') throw conflict('not_backordered', `order ${record.orderNumber} is ${record.status}, not backordered`);
-      await enqueueMessages(tx, orderMessages(ctx, 'api', id, [{ type: 'order.remedy_chosen', data: { orderId: id, choice, actor: 'admin' } }]));
-      await appendAudit(tx, { actor: 'admin', action: 'order.remedy', target: `order:${id}`, detail: { choice } });
+      await enqueueMessages(tx, orderMessages(ctx, 'api', id, [{ type: 'order.remedy_chosen', data: { orderId: id, choice, actor: actorOf(c) } }]));
+      await appendAudit(tx, { actor: actorOf(c), action: 'order.remedy', target: `order:${id}`, detail: { choice } });
     });
     return c.json({ orderId: id, choice, status: 'accepted' }, 202);
   });
@@ -186,8 +184,8 @@ export function apiRoutes(deps: { db: Db; logger: Logger; ctx: StageContext }): 
         provider: 'manual', account: null, entryId: `${body.method}:${body.reference}`, paymentId: body.reference, kind: 'captured' as const,
         amount: body.amount, currency: body.currency, occurredAt: ctx.now().toISOString(), method: body.method, match: { orderId: record.id },
       };
-      await enqueueMessages(tx, orderMessages(ctx, 'api', id, [{ type: 'payment.received', data: { entries: [entry], actor: 'admin' } }]));
-      await appendAudit(tx, { actor: 'admin', action: 'payment.record', target: `order:${id}`, detail: { ...body } });
+      await enqueueMessages(tx, orderMessages(ctx, 'api', id, [{ type: 'payment.received', data: { entries: [entry], actor: actorOf(c) } }]));
+      await appendAudit(tx, { actor: actorOf(c), action: 'payment.record', target: `order:${id}`, detail: { ...body } });
     });
     return c.json({ orderId: id, status: 'accepted' }, 202);
   });
@@ -206,7 +204,7 @@ export function apiRoutes(deps: { db: Db; logger: Logger; ctx: StageContext }): 
         `INSERT INTO customer_preferences (customer_key, channels, locale, quiet_hours) VALUES ($1, $2, $3, $4)
          ON CONFLICT (customer_key) DO UPDATE SET channels = EXCLUDED.channels, locale = EXCLUDED.locale, quiet_hours = EXCLUDED.quiet_hours, updated_at = now()`,
         [key, body.channels, body.locale ?? null, body.quietHours ? jsonb(body.quietHours) : null]);
-      await appendAudit(tx, { actor: 'admin', action: 'customer.preferences', target: `customer:${key}`, detail: { ...body } });
+      await appendAudit(tx, { actor: actorOf(c), action: 'customer.preferences', target: `customer:${key}`, detail: { ...body } });
     });
     return c.json({ customer: key, channels: body.channels, locale: body.locale ?? null, quietHours: body.quietHours ?? null });
   });
@@ -221,44 +219,20 @@ export function apiRoutes(deps: { db: Db; logger: Logger; ctx: StageContext }): 
         throw conflict('not_allocatable', `order ${record.orderNumber} is ${record.status}; allocation can change only before release`);
       }
       if (body.warehouse && !(await warehouseExists(tx, body.warehouse))) throw badRequest('unknown_warehouse', `no warehouse ${body.warehouse}`);
-      await enqueueMessages(tx, orderMessages(ctx, 'api', id, [{ type: 'order.allocation_override_requested', data: { orderId: id, ...body, actor: 'admin' } }]));
-      await appendAudit(tx, { actor: 'admin', action: 'order.allocation_override', target: `order:${id}`, detail: { ...body } });
+      await enqueueMessages(tx, orderMessages(ctx, 'api', id, [{ type: 'order.allocation_override_requested', data: { orderId: id, ...body, actor: actorOf(c) } }]));
+      await appendAudit(tx, { actor: actorOf(c), action: 'order.allocation_override', target: `order:${id}`, detail: { ...body } });
     });
     return c.json({ orderId: id, status: 'accepted' }, 202);
   });
 
-  app.get('/orders', async (c) => {
-    const status = queryParam(c, 'status');
-    if (status && !isOrderStatus(status)) throw badRequest('invalid_query', `status must be one of ${orderStatuses.join(', ')}`);
-    const archived = queryParam(c, 'archived');
-    if (archived !== undefined && archived !== 'true' && archived !== 'false') throw badRequest('invalid_query', 'archived must be true or false');
-    const filter = { channel: queryParam(c, 'channel'), externalId: queryParam(c, 'externalId'), status, limit: limitParam(c) };
-    // archived=true searches the archive instead, with the same filters.
-    const items = archived === 'true' ? await findArchivedOrders(db, filter) : await findOrders(db, filter);
-    return c.json({ items });
-  });
+  // archived=true searches the archive instead, with the same filters.
+  app.get('/orders', async (c) => c.json(await orderSearchPage(db, c.req.queries())));
 
   app.get('/orders/:id', async (c) => {
     const id = c.req.param('id');
-    if (!uuid.test(id)) throw notFound('order_not_found', `no order with id ${id}`);
-    const order = await getOrderSummary(db, id);
-    if (!order) {
-      const archived = await archivedOrderDetail(db, id);
-      if (!archived) throw notFound('order_not_found', `no order with id ${id}`);
-      return c.json(archived);
-    }
-    const [timeline, reservations, exceptions, afterSales] = await Promise.all([
-      orderTimeline(db, id),
-      reservationsFor(db, id),
-      listExceptions(db, { orderId: id }),
-      orderReturns(db, id),
-    ]);
-    return c.json({ ...order, reservations, exceptions, ...afterSales, timeline });
-  });
-
-  app.get('/exceptions', async (c) => {
-    const items = await listExceptions(db, { status: queryParam(c, 'status'), type: queryParam(c, 'type') });
-    return c.json({ items });
+    const detail = uuid.test(id) ? await orderDetail(db, id) : undefined;
+    if (!detail) throw notFound('order_not_found', `no order with id ${id}`);
+    return c.json(detail);
   });
 
   // Stored deliveries: `status=failed` lists those that could not be turned into orders.
@@ -289,7 +263,7 @@ export function apiRoutes(deps: { db: Db; logger: Logger; ctx: StageContext }): 
       const type = acceptedMessageFor[raw.kind as keyof typeof acceptedMessageFor];
       if (!type) throw conflict('not_replayable', `delivery ${id} is a ${raw.kind} call, applied when it arrived; its sender posts it again`);
       await markForReplay(tx, id);
-      await appendAudit(tx, { action: 'inbound.replay', target: String(id), actor: 'admin', detail: { previous: raw.status } });
+      await appendAudit(tx, { action: 'inbound.replay', target: String(id), actor: actorOf(c), detail: { previous: raw.status } });
       await sendStoredDelivery(tx, ctx, { id, source: raw.source, topic: raw.topic }, type);
       return raw;
     });
@@ -322,7 +296,7 @@ export function apiRoutes(deps: { db: Db; logger: Logger; ctx: StageContext }): 
           reason: describeDiscrepancy(provider, d), messageId: `settlement:${id}:${i}`, stage: 'settlement', details: { settlement: id, ...d },
         });
       }
-      await appendAudit(tx, { actor: 'admin', action: 'settlement.import', target: `settlement:${id}`, detail: { provider, rows: parsed.rows.length } });
+      await appendAudit(tx, { actor: actorOf(c), action: 'settlement.import', target: `settlement:${id}`, detail: { provider, rows: parsed.rows.length } });
       return { id, provider, rows: parsed.rows.length, problems: parsed.problems, ...comparison };
     });
     return c.json(report, 201);
@@ -337,7 +311,7 @@ export function apiRoutes(deps: { db: Db; logger: Logger; ctx: StageContext }): 
     const body = await readBody(c, validateProduct);
     const { product, created } = await withTransaction(db, async (tx) => {
       const result = await upsertProduct(tx, { sku, ...body });
-      await appendAudit(tx, { actor: 'admin', action: result.created ? 'product.create' : 'product.update', target: `product:${sku}`, detail: { ...body } });
+      await appendAudit(tx, { actor: actorOf(c), action: result.created ? 'product.create' : 'product.update', target: `product:${sku}`, detail: { ...body } });
       return result;
     });
     return c.json(product, created ? 201 : 200);
@@ -358,7 +332,7 @@ export function apiRoutes(deps: { db: Db; logger: Logger; ctx: StageContext }): 
       const before = await stockLevel(tx, warehouse, sku);
       const set = await setOnHand(tx, warehouse, sku, body.onHand);
       if (set.ok) {
-        await appendAudit(tx, { actor: 'admin', action: 'inventory.set', target: `inventory:${warehouse}:${sku}`, detail: { ...body } });
+        await appendAudit(tx, { actor: actorOf(c), action: 'inventory.set', target: `inventory:${warehouse}:${sku}`, detail: { ...body } });
         await stockChanged(tx, ctx, warehouse, sku, before?.available ?? 0);
       }
       return set;

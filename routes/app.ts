@@ -13,7 +13,12 @@ import { completionRoutes } from './completion-api.ts';
 import { reportRoutes } from './reports.ts';
 import { returnRoutes } from './returns.ts';
 import { jobRoutes } from './jobs.ts';
+import { flowRoutes, type FlowSources } from './flows.ts';
+import { exceptionRoutes } from './exceptions.ts';
+import { deadLetterRoutes } from './dead-letters.ts';
 import type { Job } from '../core/scheduling/jobs.ts';
+import { statusPageRoutes } from './status-page.tsx';
+import { apiAuthWithSessions, onBehalfOf, principalForToken } from './ui-session.ts';
 
 export interface AppDeps extends WebhookDeps {
   redis: Redis;
@@ -21,6 +26,8 @@ export interface AppDeps extends WebhookDeps {
   adminToken: string | undefined;
   /** the scheduled jobs `GET /api/jobs` lists and `POST /api/jobs/:name/run` runs */
   jobs?: readonly Job[];
+  /** what `GET /api/flows` reads: the topology, the Redis flow counters, the broker probe */
+  flows?: FlowSources;
 }
 
 /** The hub's HTTP surface: webhooks, the operator API and health. Tests call `app.request()`. */
@@ -34,11 +41,20 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/asyncapi.json', (c) => c.json(asyncApiDocument));
   app.route('/webhooks', webhookRoutes(deps));
   app.route('/webhooks', customerWebhookRoutes(deps));
-  app.use('/api/*', bearerAuth(deps.adminToken));
+  const apiAuth = bearerAuth({ adminToken: deps.adminToken, apiKeys: deps.config.apiKeys ?? [], logger: log });
+  app.use('/api/*', apiAuthWithSessions(apiAuth));
   app.route('/api', apiRoutes({ db: deps.db, logger: deps.logger, ctx: { namespace: deps.namespace, config: deps.config, channels: deps.channels, payments: deps.payments, carriers: deps.carriers, now: deps.now, newId: deps.newId } }));
   app.route('/api', completionRoutes({ db: deps.db, ctx: { namespace: deps.namespace, config: deps.config, channels: deps.channels, payments: deps.payments, carriers: deps.carriers, now: deps.now, newId: deps.newId } }));
   app.route('/api', reportRoutes({ db: deps.db, ctx: { config: deps.config, now: deps.now } }));
   app.route('/api', returnRoutes({ db: deps.db, ctx: { namespace: deps.namespace, config: deps.config, channels: deps.channels, payments: deps.payments, carriers: deps.carriers, now: deps.now, newId: deps.newId } }));
   app.route('/api', jobRoutes({ db: deps.db, redis: deps.redis, namespace: deps.namespace, logger: deps.logger, jobs: deps.jobs ?? [], now: deps.now }));
+  if (deps.flows) app.route('/api', flowRoutes({ db: deps.db, namespace: deps.namespace, now: deps.now, ...deps.flows }));
+  app.route('/api', exceptionRoutes({ db: deps.db, ctx: { namespace: deps.namespace, config: deps.config, channels: deps.channels, payments: deps.payments, carriers: deps.carriers, now: deps.now, newId: deps.newId } }));
+  app.route('/api', deadLetterRoutes({ db: deps.db, namespace: deps.namespace, config: deps.config, now: deps.now, newId: deps.newId }));
+  // The status page: `/`, `/login`, `/logout`, `/ui/…`; its actions are the API's routes, called in-process.
+  app.route('/', statusPageRoutes({
+    db: deps.db, redis: deps.redis, namespace: deps.namespace, now: deps.now, authenticate: principalForToken(apiAuth),
+    callApi: (path, init, principal) => Promise.resolve(app.request(path, init, onBehalfOf(principal))),
+  }));
   return app;
 }

@@ -7,6 +7,7 @@ import { badRequest, notFound } from '../core/errors.ts';
 import type { OrderRecord } from '../core/order/record.ts';
 import { confirmReceipt, recordFeedback } from '../core/stages/completion.ts';
 import type { StageContext } from '../core/stages/context.ts';
+import { actorOf } from './principal.ts';
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -37,8 +38,8 @@ export function completionRoutes(deps: { db: Db; ctx: StageContext }): Hono {
   app.post('/orders/:id/confirm-receipt', async (c) => {
     const id = c.req.param('id');
     const result = await withTransaction(db, async (tx) => {
-      const done = await confirmReceipt(tx, ctx, await lockedOrder(tx, id), 'admin');
-      await appendAudit(tx, { actor: 'admin', action: 'order.confirm_receipt', target: `order:${id}`, detail: { alreadyCompleted: done.alreadyCompleted } });
+      const done = await confirmReceipt(tx, ctx, await lockedOrder(tx, id), actorOf(c));
+      await appendAudit(tx, { actor: actorOf(c), action: 'order.confirm_receipt', target: `order:${id}`, detail: { alreadyCompleted: done.alreadyCompleted } });
       return done;
     });
     return c.json(result, 200);
@@ -51,8 +52,8 @@ export function completionRoutes(deps: { db: Db; ctx: StageContext }): Hono {
     const id = c.req.param('id');
     const result = await withTransaction(db, async (tx) => {
       const record = await lockedOrder(tx, id);
-      const { recorded, feedback } = await recordFeedback(tx, ctx, record, parsed.feedback, { source: 'api', actor: 'admin' });
-      await appendAudit(tx, { actor: 'admin', action: 'order.feedback', target: `order:${id}`, detail: { ...parsed.feedback, recorded } });
+      const { recorded, feedback } = await recordFeedback(tx, ctx, record, parsed.feedback, { source: 'api', actor: actorOf(c) });
+      await appendAudit(tx, { actor: actorOf(c), action: 'order.feedback', target: `order:${id}`, detail: { ...parsed.feedback, recorded } });
       return { orderId: record.id, orderNumber: record.orderNumber, recorded, rating: feedback.rating, comment: feedback.comment, source: feedback.source };
     });
     return c.json(result, result.recorded ? 201 : 200);

@@ -7,6 +7,7 @@ import { getJobRun, jobRunHistory, latestJobRuns, type JobRun } from '../core/db
 import { badRequest, conflict, HubError, notFound } from '../core/errors.ts';
 import { nextRun } from '../core/scheduling/cron.ts';
 import { jobLockKey, runJobOnce, type Job } from '../core/scheduling/jobs.ts';
+import { actorOf } from './principal.ts';
 
 export interface JobRoutesDeps {
   db: Db;
@@ -85,7 +86,7 @@ export function jobRoutes(deps: JobRoutesDeps): Hono {
     if (!outcome.ran) throw conflict('job_running', `${job.name} is running on another replica; try again when it has finished`);
     if (runId === undefined) throw new HubError('run_not_recorded', `${job.name} could not be started: ${outcome.error ?? 'its run was not recorded'}`, { status: 503 });
     await appendAudit(deps.db, {
-      actor: 'admin', action: 'job.run', target: `job:${job.name}`,
+      actor: actorOf(c), action: 'job.run', target: `job:${job.name}`,
       detail: { runId, ok: outcome.ok, counts: outcome.counts, ...(outcome.error ? { error: outcome.error } : {}) },
     });
     const run = await getJobRun(deps.db, runId);

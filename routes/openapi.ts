@@ -3,6 +3,11 @@ import { orderStatuses, paymentStatuses, fulfillmentStatuses } from '../core/ord
 import { reportPaths } from './reports-openapi.ts';
 import { returnPaths } from './returns-openapi.ts';
 import { jobPaths } from './jobs-openapi.ts';
+import { flowPaths } from './flows-openapi.ts';
+import { statusPageOpenApiPaths } from './status-page-openapi.ts';
+import { exceptionPaths } from './exceptions-openapi.ts';
+import { orderPaths } from './orders-openapi.ts';
+import { deadLetterPaths } from './dead-letters-openapi.ts';
 
 const problem = { $ref: '#/components/schemas/Problem' };
 const problemResponse = (description: string) => ({ description, content: { 'application/problem+json': { schema: problem } } });
@@ -16,7 +21,7 @@ export const openApiDocument = {
   openapi: '3.1.0',
   info: { title: 'Order hub', version: '0.1.0', description: 'Webhooks in, operator API, health. Errors are RFC 9457 problem documents.' },
   components: {
-    securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'HUB_ADMIN_TOKEN' } },
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'HUB_ADMIN_TOKEN or a config apiKeys token. Reads need the viewer role, other writes operator, PUT /api/products/{sku}, PUT /api/inventory/{warehouse}/{sku} and POST /api/settlements/{provider} admin; a role too low is a 403 problem naming the role needed' } },
     schemas: {
       Problem: {
         type: 'object', required: ['type', 'title', 'status'],
@@ -138,23 +143,8 @@ export const openApiDocument = {
     '/health': { get: { summary: 'The process is up', responses: { 200: json({ type: 'object' }) } } },
     '/ready': { get: { summary: 'Postgres, Redis and RabbitMQ reachable', responses: { 200: json({ type: 'object' }), 503: json({ type: 'object' }, 'not ready') } } },
     '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format', content: { 'text/plain': {} } } } } },
-    '/api/orders': {
-      get: {
-        security: auth, summary: 'Search orders (archived=true: search the archive, with the same filters)',
-        parameters: [
-          ...['channel', 'externalId', 'status', 'limit'].map((name) => ({ name, in: 'query', schema: { type: 'string' } })),
-          { name: 'archived', in: 'query', schema: { enum: ['true', 'false'] }, description: 'true: archived orders only, each with archived: true' },
-        ],
-        responses: { 200: list({ $ref: '#/components/schemas/OrderSummary' }), 400: problemResponse('bad query'), ...unauthorized },
-      },
-    },
-    '/api/orders/{id}': {
-      get: {
-        security: auth, summary: 'One order with lines, reservations, exceptions and its timeline; an archived order the same, with archived: true',
-        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
-        responses: { 200: json({ $ref: '#/components/schemas/OrderSummary' }), 404: problemResponse('no such order'), ...unauthorized },
-      },
-    },
+    ...statusPageOpenApiPaths,
+    ...orderPaths,
     '/api/orders/{id}/shortage-remedy': {
       post: {
         security: auth, summary: "The customer's answer to a stock shortage: wait, ship what is there, or cancel",
@@ -209,7 +199,7 @@ export const openApiDocument = {
         },
       },
     },
-    '/api/exceptions': { get: { security: auth, summary: 'Exceptions with owner and deadline', responses: { 200: list({ type: 'object' }), ...unauthorized } } },
+    ...exceptionPaths,
     '/api/inbound': {
       get: {
         security: auth, summary: 'Stored deliveries (status=failed: those that could not become orders)',
@@ -242,6 +232,8 @@ export const openApiDocument = {
     ...reportPaths,
     ...returnPaths,
     ...jobPaths,
+    ...flowPaths,
+    ...deadLetterPaths,
     '/api/warehouses': { get: { security: auth, summary: 'Warehouses', responses: { 200: list({ type: 'object' }), ...unauthorized } } },
     '/api/products': { get: { security: auth, summary: 'Products', responses: { 200: list({ $ref: '#/components/schemas/Product' }), ...unauthorized } } },
     '/api/products/{sku}': {

@@ -9,6 +9,7 @@ import { badRequest, conflict, notFound } from '../core/errors.ts';
 import { returnStatuses } from '../core/pipeline/returns.ts';
 import type { StageContext } from '../core/stages/context.ts';
 import { attachReturnLabel, requestReturn, returnView, type ReturnLabel } from '../core/stages/returns.ts';
+import { actorOf } from './principal.ts';
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const rmaId = /^[A-Z][A-Z0-9]{0,7}-\d{8}-\d+-R\d+$/;
@@ -73,7 +74,7 @@ export function returnRoutes(deps: { db: Db; ctx: StageContext }): Hono {
       outcome = await withTransaction(db, async (tx) => {
         const record = uuid.test(id) ? await lockOrder(tx, id) : undefined;
         if (!record) throw notFound('order_not_found', `no order with id ${id}`);
-        return requestReturn(tx, ctx, record, request, 'admin');
+        return requestReturn(tx, ctx, record, request, actorOf(c));
       });
     } catch (error) {
       if (isUniqueViolation(error)) throw conflict('idempotency_key_reused', `idempotency key ${key ?? ''} is being used by another request`);
@@ -117,8 +118,8 @@ export function returnRoutes(deps: { db: Db; ctx: StageContext }): Hono {
       if (locked.status !== 'approved') {
         throw conflict('return_not_approved', `return ${id} is ${locked.status}; a label goes on an approved return that has none`, { returnStatus: locked.status });
       }
-      await attachReturnLabel(tx, ctx, record, locked, body, 'admin');
-      await appendAudit(tx, { actor: 'admin', action: 'return.label', target: `return:${id}`, detail: { ...body } });
+      await attachReturnLabel(tx, ctx, record, locked, body, actorOf(c));
+      await appendAudit(tx, { actor: actorOf(c), action: 'return.label', target: `return:${id}`, detail: { ...body } });
       return (await getReturn(tx, id))!;
     });
     return c.json(returnView(rma));

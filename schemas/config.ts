@@ -426,6 +426,24 @@ export const configSchema = {
         afterDays: { type: 'integer', minimum: 30 },
       },
     },
+    /**
+     * who may call `/api` besides HUB_ADMIN_TOKEN (named `admin`): each key's name (the actor
+     * its writes are audited under), role and the SHA-256 (hex) of its token — never the
+     * token itself; `hub hash-token --name <name> --role <role>` makes one
+     */
+    apiKeys: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'role', 'sha256'],
+        properties: {
+          name: code,
+          role: { type: 'string', enum: ['viewer', 'operator', 'admin'] },
+          sha256: { type: 'string', pattern: '^[0-9a-fA-F]{64}$' },
+        },
+      },
+    },
     webhooks: {
       type: 'object',
       additionalProperties: false,

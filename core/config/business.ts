@@ -41,6 +41,14 @@ export function parseConfig(document: unknown, origin = 'config'): HubConfig {
   });
   const reportZone = config.reports?.timeZone;
   if (reportZone !== undefined && !isTimeZone(reportZone)) problems.push(`/reports/timeZone "${reportZone}" is not an IANA time zone`);
+  // A key's name is the actor of its writes: two keys (or a key and HUB_ADMIN_TOKEN) under
+  // one name, or one token under two names, would make the audit trail ambiguous.
+  const apiKeys = config.apiKeys ?? [];
+  duplicates('apiKeys', 'name', apiKeys.map((k) => k.name));
+  duplicates('apiKeys', 'sha256', apiKeys.map((k) => k.sha256.toLowerCase()));
+  apiKeys.forEach((k, i) => {
+    if (k.name === 'admin') problems.push(`/apiKeys/${i}/name "admin" is the name of HUB_ADMIN_TOKEN; give the key another name`);
+  });
   if (problems.length > 0) throw new Error(`${origin} is invalid:\n  - ${problems.join('\n  - ')}`);
   return config;
 }

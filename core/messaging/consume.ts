@@ -32,7 +32,8 @@ export interface ConsumerOptions {
   maxAttempts: number;
   prefetch?: number;
   logger: Logger;
-  onOutcome?: (queue: string, outcome: 'ack' | 'duplicate' | 'retry' | 'park') => void;
+  /** told how each delivery ended, with its CloudEvent (absent when it was not one) */
+  onOutcome?: (queue: string, outcome: 'ack' | 'duplicate' | 'retry' | 'park', event?: CloudEvent) => void;
 }
 
 export interface Consumer {
@@ -59,9 +60,10 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   let consumerTag: string | undefined;
   let stopping = false;
 
-  async function decide(message: ConsumeMessage, attempt: number): Promise<Decision | 'duplicate'> {
+  async function decide(message: ConsumeMessage, attempt: number, seen: { event?: CloudEvent }): Promise<Decision | 'duplicate'> {
     const parsed = parseCloudEvent(message.content);
     if ('problem' in parsed) return { kind: 'park', reason: `not a CloudEvent: ${parsed.problem}` };
+    seen.event = parsed;
     const delivery: Delivery = { event: parsed, attempt, queue: options.queue, routingKey: message.fields.routingKey };
     try {
       return await withTransaction(options.db, async (tx) => {
@@ -80,7 +82,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
 
   async function handle(ch: ConfirmChannel, message: ConsumeMessage): Promise<void> {
     const attempt = Number(message.properties.headers?.[attemptHeader] ?? 1) || 1;
-    let decision = await decide(message, attempt);
+    const seen: { event?: CloudEvent } = {};
+    let decision = await decide(message, attempt, seen);
     if (decision !== 'duplicate' && decision.kind === 'retry' && attempt >= options.maxAttempts) {
       decision = { kind: 'park', reason: `gave up after ${attempt} attempts: ${decision.reason}` };
     }
@@ -105,7 +108,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       await ch.waitForConfirms();
     }
     ch.ack(message);
-    options.onOutcome?.(options.queue, outcome);
+    options.onOutcome?.(options.queue, outcome, seen.event);
   }
 
   return {

@@ -27,6 +27,8 @@ export function createRelay(deps: {
   batchSize?: number;
   pollMs?: number;
   onPublished?: (count: number) => void;
+  /** told each batch the broker confirmed, by exchange and routing key (flow counters) */
+  onConfirmed?: (messages: readonly { exchange: string; routingKey: string }[]) => void;
 }): Relay {
   const batchSize = deps.batchSize ?? 200;
   const log = deps.logger.child({ component: 'relay' });
@@ -54,6 +56,7 @@ export function createRelay(deps: {
         });
       }
       await channel.waitForConfirms();
+      deps.onConfirmed?.(batch);
       await markPublished(tx, batch.map((m) => m.id));
       return batch.length;
     });

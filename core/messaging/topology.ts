@@ -34,6 +34,8 @@ export const stageBindings = {
   notifications: ['customer.notification_requested'],
   // an approved return gets its label from the carrier
   returns: ['return.approved'],
+  // an operator's action on an exception (exception desk), applied like automatic work
+  'exception-actions': ['exception.action_requested'],
 } as const;
 export type Stage = keyof typeof stageBindings;
 

@@ -560,4 +560,23 @@ export const defaultTemplates: Templates = {
       sms: '退货 {{rmaId}} 的 {{carrier}} 退货标签：{{labelUrl}}',
     },
   },
+  // A person at the shop writes to the customer about an order (the exception desk's
+  // `contact_customer`); `message` is their text, in whatever language they wrote it.
+  message_from_shop: {
+    en: {
+      subject: 'About your order {{orderNumber}}',
+      body: `${hello.en}\n\n{{message}}\n\nIf you have any questions, just reply to this message.`,
+      sms: 'Order {{orderNumber}}: {{message}}',
+    },
+    'zh-TW': {
+      subject: '關於您的訂單 {{orderNumber}}',
+      body: `${hello.tw}\n\n{{message}}\n\n如有任何疑問，請直接回覆此訊息。`,
+      sms: '訂單 {{orderNumber}}：{{message}}',
+    },
+    'zh-CN': {
+      subject: '关于您的订单 {{orderNumber}}',
+      body: `${hello.cn}\n\n{{message}}\n\n如有任何疑问，请直接回复此消息。`,
+      sms: '订单 {{orderNumber}}：{{message}}',
+    },
+  },
 };

@@ -8,8 +8,11 @@ import { canTransition, orderStatuses, transitions, type OrderStatus } from '../
  * (`core/stages/completion.ts`) locks the order, asks here, and applies the answer.
  */
 
-/** Who finished an order: an operator, the customer on one of the shop's own channels, or the job. */
-export type CompletionActor = 'admin' | `customer:${string}` | 'job:auto-complete';
+/**
+ * Who finished an order: the customer on one of the shop's own channels, the job, or an
+ * operator named by the API key they called with (`admin` for HUB_ADMIN_TOKEN).
+ */
+export type CompletionActor = `customer:${string}` | 'job:auto-complete' | (string & {});
 
 /** How an order comes to be completed. */
 export const completionActions = ['confirm_receipt', 'auto_complete'] as const;
@@ -89,7 +92,7 @@ export function decideCompletion(request: CompletionRequest): CompletionDecision
 function completionReason({ action, actor, afterDays }: CompletionRequest): string {
   switch (action) {
     case 'confirm_receipt':
-      return actor === 'admin' ? "receipt confirmed by an operator on the customer's behalf" : 'the customer confirmed receipt';
+      return actor.startsWith('customer:') ? 'the customer confirmed receipt' : "receipt confirmed by an operator on the customer's behalf";
     case 'auto_complete':
       return `no return or dispute ${afterDays ?? '?'} days after delivery`;
     default: {

@@ -60,7 +60,7 @@ export async function completeOrder(
 }
 
 /** The customer's receipt confirmed (by them on the website or app, or by an operator for them). */
-export function confirmReceipt(tx: Tx, ctx: StageContext, record: OrderRecord, actor: 'admin' | `customer:${string}`): Promise<CompletionResult> {
+export function confirmReceipt(tx: Tx, ctx: StageContext, record: OrderRecord, actor: CompletionActor): Promise<CompletionResult> {
   return completeOrder(tx, ctx, record, { action: 'confirm_receipt', actor });
 }
 

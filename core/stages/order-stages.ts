@@ -2,6 +2,7 @@ import { customerKey, holdCredit, previousOrderCount, storeCreditOf } from '../d
 import type { Tx } from '../db/pool.ts';
 import { availableStock, categoriesOf, heldReservations, listWarehouseFacts, weightsOf } from '../db/sql/inventory.ts';
 import { lockOrder } from '../db/sql/orders.ts';
+import { waivedRulesFor } from '../db/sql/exception-desk.ts';
 import { markShipmentsRequested, planShipments, requestsSince, shipmentsOf } from '../db/sql/shipments.ts';
 import { HubError } from '../errors.ts';
 import type { CloudEvent } from '../messaging/cloudevent.ts';
@@ -55,6 +56,7 @@ export function validateStage(ctx: StageContext): Handler {
       channel: record.channel,
       priceTolerance: channelOf(ctx, record)?.priceTolerance ?? 0,
       rules: ctx.config.validation && { ...ctx.config.validation, requireContact: channelOf(ctx, record)?.requireContact ?? ctx.config.validation.requireContact },
+      waivedRules: await waivedRulesFor(tx, record.id),
     });
     if (verdict.verdict === 'valid' && verdict.creditHold !== null) {
       // The balance was read without a lock: if it moved meanwhile, validate again.
@@ -88,7 +90,7 @@ export function allocateStage(ctx: StageContext): Handler {
     const record = await lockOrderOf(event, tx);
     if (isDecision(record)) return record;
     const override = event.type === 'order.allocation_override_requested'
-      ? event.data as { warehouse?: string; carrier?: string; serviceLevel?: string; reason?: string; actor?: string }
+      ? event.data as { warehouse?: string; carrier?: string; serviceLevel?: string; allowSplit?: boolean; reason?: string; actor?: string }
       : undefined;
     const allowed = override ? ['validated', 'backordered', 'allocated', 'ready_to_ship'] : ['validated'];
     if (!allowed.includes(record.status)) return ack(`already ${record.status}`);
@@ -109,6 +111,8 @@ export function allocateStage(ctx: StageContext): Handler {
       available.set(r.warehouse, stock);
     }
     const policy = allocationPolicy(channelOf(ctx, record)?.allocation, override?.warehouse);
+    // an operator may allow a split shipment for this order where the channel does not
+    if (override?.allowSplit === true) policy.allowSplit = true;
     const plan = planAllocation(record.order.lines, address, {
       categories: await categoriesOf(tx, skus), warehouses, available, usedToday: await usedToday(tx, warehouses, now),
     }, policy);
@@ -126,7 +130,7 @@ export function allocateStage(ctx: StageContext): Handler {
     const change = allocationChange(record, plan, deliveries);
     if (override) {
       change.releaseReservations = held.length > 0;
-      change.timeline = { ...change.timeline, type: 'order.allocation_overridden', reason: `${override.actor ?? 'an operator'} chose ${[override.warehouse, override.carrier, override.serviceLevel].filter(Boolean).join(' / ')}${override.reason ? ` (${override.reason})` : ''}: ${change.timeline.reason ?? ''}` };
+      change.timeline = { ...change.timeline, type: 'order.allocation_overridden', reason: `${override.actor ?? 'an operator'} chose ${[override.warehouse, override.carrier, override.serviceLevel, override.allowSplit === true ? 'a split shipment' : undefined].filter(Boolean).join(' / ')}${override.reason ? ` (${override.reason})` : ''}: ${change.timeline.reason ?? ''}` };
     }
     await applyOrderChange(tx, ctx, record, change, { stage: 'allocate', messageId: event.id, ...(override ? { actor: override.actor ?? 'admin' } : {}) });
     if (plan.kind === 'allocated' && change.to === 'allocated') {

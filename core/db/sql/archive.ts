@@ -30,6 +30,7 @@ export const archivedTables: readonly ArchivedTable[] = [
   { table: 'shipments', twin: 'archived_shipments', belongs: ofBatch },
   { table: 'notifications', twin: 'archived_notifications', belongs: ofBatch },
   { table: 'credit_holds', twin: 'archived_credit_holds', belongs: ofBatch },
+  { table: 'exception_notes', twin: 'archived_exception_notes', belongs: 'exception_id IN (SELECT id FROM exceptions WHERE order_id = ANY($1::uuid[]))' },
   { table: 'exceptions', twin: 'archived_exceptions', belongs: ofBatch },
   { table: 'return_lines', twin: 'archived_return_lines', belongs: 'return_id IN (SELECT id FROM returns WHERE order_id = ANY($1::uuid[]))' },
   { table: 'returns', twin: 'archived_returns', belongs: ofBatch },
