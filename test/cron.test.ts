@@ -126,9 +126,16 @@ describe('nextRun and previousRun', () => {
       // The one difference: in the hour a clock change repeats, node-cron's search walks wall
       // time and jumps over the repeat; a time its own matcher accepts, and that we keep.
       expect(ours.getTime(), `${s} in ${timeZone} after ${t.toISOString()}`).toBeLessThan(theirs.getTime());
-      expect(offsetChanges(timeZone, t, theirs), `${s} in ${timeZone} after ${t.toISOString()}`).toBe(true);
+      // (t may itself lie in the repeated hour, up to an hour after the change)
+      expect(offsetChanges(timeZone, new Date(t.getTime() - 3_600_000), theirs), `${s} in ${timeZone} after ${t.toISOString()}`).toBe(true);
       nodeCron(s, timeZone, (task) => expect(task.match(ours)).toBe(true));
     }), { numRuns: 300 });
+  });
+
+  it('runs in the repeated hour even from its first instant (New York, 1 November 2026, 06:00 UTC)', () => {
+    const change = new Date('2026-11-01T06:00:00.000Z');
+    expect(nextRun('1 * 1-1 */2 */2', change, { timeZone: 'America/New_York' }).toISOString()).toBe('2026-11-01T06:01:00.000Z');
+    expect(nodeCronNext('1 * 1-1 */2 */2', 'America/New_York', change).getTime()).toBeGreaterThan(change.getTime() + 60_000);
   });
 
   it('runs hourly through the hour the clocks repeat in autumn, where node-cron skips one run', () => {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../core/config/business.ts';
 import { migrate } from '../core/db/migrate.ts';
 import { createPool, withTransaction, type Db } from '../core/db/pool.ts';
-import { availableStock, categoriesOf, heldReservations, listWarehouseFacts, reserveStock, setOnHand } from '../core/db/sql/inventory.ts';
+import { adjustOnHand, availableStock, categoriesOf, heldReservations, listWarehouseFacts, reserveStock, setOnHand } from '../core/db/sql/inventory.ts';
 import { insertOrder } from '../core/db/sql/orders.ts';
 import { seedReferenceData } from '../core/db/sql/reference.ts';
 import { quantitiesBySku } from '../core/order/record.ts';
@@ -256,5 +256,15 @@ describe('setOnHand', () => {
     expect(outcomes.filter((o) => typeof o === 'object')).toEqual([]);
     for (const r of results) if (!r.ok) expect(r.reserved).toBeGreaterThan(0);
     await expectStockConsistent();
+  });
+});
+
+describe('counting stock a warehouse receives', () => {
+  it('counts every one of concurrent first receipts of a SKU the warehouse never held', async () => {
+    await db.query(`INSERT INTO products (sku, name, category, weight_grams) VALUES ('SKU-NEW', 'New', 'general', 100)`);
+    const receipts = Array.from({ length: 6 }, (_, i) => withTransaction(db, (tx) => adjustOnHand(tx, 'wh-a', 'SKU-NEW', i + 1)));
+    await Promise.all(receipts);
+    const { rows } = await db.query<{ onHand: number }>(`SELECT on_hand AS "onHand" FROM inventory WHERE warehouse = 'wh-a' AND sku = 'SKU-NEW'`);
+    expect(rows).toEqual([{ onHand: 1 + 2 + 3 + 4 + 5 + 6 }]);
   });
 });

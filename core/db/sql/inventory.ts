@@ -156,14 +156,16 @@ export async function totalAvailable(db: Queryable, sku: string): Promise<number
  * are promised to orders and a person must decide which order loses them.
  */
 export async function adjustOnHand(tx: Queryable, warehouse: string, sku: string, delta: number): Promise<{ before: number; after: number; shortfall: number }> {
+  // The row must exist before it is locked: `FOR UPDATE` on a missing row locks nothing, and
+  // two first receipts of a SKU would each write their own total. A concurrent insert waits
+  // on the key until the first commits, then the lock below reads the committed count.
+  await tx.query(`INSERT INTO inventory (warehouse, sku, on_hand) VALUES ($1, $2, 0) ON CONFLICT (warehouse, sku) DO NOTHING`, [warehouse, sku]);
   const { rows } = await tx.query<{ before: number; reserved: number }>(
     `SELECT on_hand AS before, reserved FROM inventory WHERE warehouse = $1 AND sku = $2 FOR UPDATE`, [warehouse, sku]);
   const current = rows[0] ?? { before: 0, reserved: 0 };
   const wanted = current.before + delta;
   const after = Math.max(wanted, current.reserved, 0);
-  await tx.query(
-    `INSERT INTO inventory (warehouse, sku, on_hand) VALUES ($1, $2, $3)
-     ON CONFLICT (warehouse, sku) DO UPDATE SET on_hand = EXCLUDED.on_hand, updated_at = now()`, [warehouse, sku, after]);
+  await tx.query(`UPDATE inventory SET on_hand = $3, updated_at = now() WHERE warehouse = $1 AND sku = $2`, [warehouse, sku, after]);
   return { before: current.before, after, shortfall: after - wanted };
 }
 
