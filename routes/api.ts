@@ -24,6 +24,7 @@ import { listProducts, listWarehouses, productExists, upsertProduct, warehouseEx
 import { orderDetail } from './order-detail.ts';
 import { orderSearchPage } from './order-search.ts';
 import { actorOf } from './principal.ts';
+import { readBody, queryParam } from './request.ts';
 
 const ajv = new Ajv({ allErrors: true });
 
@@ -50,33 +51,8 @@ const validateStock = ajv.compile<StockBody>({
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // No whitespace, slashes or control characters (Postgres text cannot even hold NUL).
 const skuPattern = /^[^\s/\p{Cc}]{1,128}$/u;
-const controlCharacter = /\p{Cc}/u;
 
-/** Reads a JSON body and validates it; every failure is a 400 problem naming the fields. */
-async function readBody<T>(c: Context, validate: ((v: unknown) => v is T) & { errors?: unknown }): Promise<T> {
-  let body: unknown;
-  try {
-    body = await c.req.json();
-  } catch {
-    throw badRequest('malformed_json', 'the body is not valid JSON');
-  }
-  if (!validate(body)) {
-    const errors = (validate.errors ?? []) as { instancePath: string; message?: string }[];
-    throw badRequest('invalid_body', 'the body does not match the schema', {
-      problems: errors.map((e) => ({ path: e.instancePath || '/', message: e.message ?? 'is invalid' })),
-    });
-  }
-  return body;
-}
 
-/** Optional single-valued query parameter, bounded in length. */
-function queryParam(c: Context, name: string): string | undefined {
-  const value = c.req.query(name);
-  if (value === undefined || value === '') return undefined;
-  if (value.length > 200) throw badRequest('invalid_query', `${name} is too long`);
-  if (controlCharacter.test(value)) throw badRequest('invalid_query', `${name} contains control characters`);
-  return value;
-}
 
 /** One line for a person: what does not agree between the report and the ledger. */
 function describeDiscrepancy(provider: string, d: Discrepancy): string {

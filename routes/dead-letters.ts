@@ -9,6 +9,7 @@ import {
 import { badRequest, HubError, notFound } from '../core/errors.ts';
 import { discardDeadLetter, replayDeadLetter } from '../core/stages/dead-letters.ts';
 import { actorOf } from './principal.ts';
+import { readBody } from './request.ts';
 
 /** At most this many dead letters in one bulk replay: each is its own transaction, and the answer lists every one. */
 export const replayBatchLimit = 100;
@@ -36,22 +37,6 @@ const validateReplayMany = ajv.compile<ReplayManyBody>({
   },
 } as unknown as JSONSchemaType<ReplayManyBody>);
 
-/** Reads a JSON body and validates it; every failure is a 400 problem naming the fields. */
-async function readBody<T>(c: Context, validate: ((v: unknown) => v is T) & { errors?: unknown }): Promise<T> {
-  let body: unknown;
-  try {
-    body = await c.req.json();
-  } catch {
-    throw badRequest('malformed_json', 'the body is not valid JSON');
-  }
-  if (!validate(body)) {
-    const errors = (validate.errors ?? []) as { instancePath: string; message?: string }[];
-    throw badRequest('invalid_body', 'the body does not match the schema', {
-      problems: errors.map((e) => ({ path: e.instancePath || '/', message: e.message ?? 'is invalid' })),
-    });
-  }
-  return body;
-}
 
 /** `:id` of a dead letter; anything that is not a positive integer names none. */
 function idParam(c: Context): number {

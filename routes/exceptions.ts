@@ -20,6 +20,7 @@ import {
   type ExceptionAction, type ResolveRequest,
 } from '../schemas/exception-action.ts';
 import { actorOf } from './principal.ts';
+import { readBody, queryParam } from './request.ts';
 
 const ajv = new Ajv({ allErrors: true, discriminator: true, allowUnionTypes: true });
 const validateResolve = ajv.compile<ResolveRequest>(resolveRequestSchema);
@@ -27,7 +28,6 @@ const validateAssign = ajv.compile<{ assignee: string | null }>(assignRequestSch
 const validateComment = ajv.compile<{ text: string }>(commentRequestSchema);
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const controlCharacter = /\p{Cc}/u;
 
 /** One ajv error as a problem naming the field: `/action/reference`, not `/action` plus a sentence. */
 function fieldProblem(e: ErrorObject): { path: string; message: string } {
@@ -38,28 +38,7 @@ function fieldProblem(e: ErrorObject): { path: string; message: string } {
   return { path: field ? `${e.instancePath}/${field}` : e.instancePath || '/', message };
 }
 
-/** Reads a JSON body and validates it; every failure is a 400 problem naming the fields. */
-async function readBody<T>(c: Context, validate: ((v: unknown) => v is T) & { errors?: ErrorObject[] | null }): Promise<T> {
-  let body: unknown;
-  try {
-    body = await c.req.json();
-  } catch {
-    throw badRequest('malformed_json', 'the body is not valid JSON');
-  }
-  if (!validate(body)) {
-    throw badRequest('invalid_body', 'the body does not match the schema', { problems: (validate.errors ?? []).map(fieldProblem) });
-  }
-  return body;
-}
 
-/** Optional single-valued query parameter, bounded in length. */
-function queryParam(c: Context, name: string): string | undefined {
-  const value = c.req.query(name);
-  if (value === undefined || value === '') return undefined;
-  if (value.length > 200) throw badRequest('invalid_query', `${name} is too long`);
-  if (controlCharacter.test(value)) throw badRequest('invalid_query', `${name} contains control characters`);
-  return value;
-}
 
 function exceptionIdParam(c: Context): number {
   const raw = c.req.param('id') ?? '';
@@ -175,7 +154,7 @@ export function exceptionRoutes(deps: { db: Db; ctx: StageContext }): Hono {
 
   app.post('/exceptions/:id/assign', async (c) => {
     const id = exceptionIdParam(c);
-    const { assignee } = await readBody(c, validateAssign);
+    const { assignee } = await readBody(c, validateAssign, fieldProblem);
     const actor = actorOf(c);
     const updated = await withTransaction(db, async (tx) => {
       const exception = await lockDeskException(tx, id, ctx.now());
@@ -193,7 +172,7 @@ export function exceptionRoutes(deps: { db: Db; ctx: StageContext }): Hono {
 
   app.post('/exceptions/:id/comment', async (c) => {
     const id = exceptionIdParam(c);
-    const { text } = await readBody(c, validateComment);
+    const { text } = await readBody(c, validateComment, fieldProblem);
     const actor = actorOf(c);
     await withTransaction(db, async (tx) => {
       if (!(await lockDeskException(tx, id, ctx.now()))) throw notFound('exception_not_found', `no exception ${id}`);
@@ -205,7 +184,7 @@ export function exceptionRoutes(deps: { db: Db; ctx: StageContext }): Hono {
 
   app.post('/exceptions/:id/resolve', async (c) => {
     const id = exceptionIdParam(c);
-    const { action, note } = await readBody(c, validateResolve);
+    const { action, note } = await readBody(c, validateResolve, fieldProblem);
     const actor = actorOf(c);
     await checkActionFields(db, ctx, action);
     await withTransaction(db, async (tx) => {
