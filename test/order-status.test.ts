@@ -9,6 +9,7 @@ import {
   finalStatuses,
   isOrderStatus,
   orderStatuses,
+  reachableFrom,
   transitions,
   type OrderStatus,
 } from '../core/order/status.ts';
@@ -17,20 +18,6 @@ import { thrownBy } from './support/errors.ts';
 const anyStatus = fc.constantFrom(...orderStatuses);
 
 
-/** Every status reachable from `start` by following the transitions table (breadth first). */
-function reachableFrom(start: OrderStatus): Set<OrderStatus> {
-  const seen = new Set<OrderStatus>([start]);
-  const queue: OrderStatus[] = [start];
-  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
-    for (const to of transitions[next]) {
-      if (!seen.has(to)) {
-        seen.add(to);
-        queue.push(to);
-      }
-    }
-  }
-  return seen;
-}
 
 /** A shortest path of statuses from `from` to `to`, or undefined. */
 function pathBetween(from: OrderStatus, to: OrderStatus): OrderStatus[] | undefined {

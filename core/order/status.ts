@@ -44,6 +44,21 @@ export const transitions: Readonly<Record<OrderStatus, readonly OrderStatus[]>> 
  */
 export const finalStatuses: readonly OrderStatus[] = ['rejected', 'cancelled', 'returned'];
 
+/** Every status reachable from `start` by following the transitions table (breadth first), `start` included. */
+export function reachableFrom(start: OrderStatus): Set<OrderStatus> {
+  const seen = new Set<OrderStatus>([start]);
+  const queue: OrderStatus[] = [start];
+  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+    for (const to of transitions[next]) {
+      if (!seen.has(to)) {
+        seen.add(to);
+        queue.push(to);
+      }
+    }
+  }
+  return seen;
+}
+
 export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
   return transitions[from].includes(to);
 }

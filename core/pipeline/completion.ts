@@ -1,5 +1,5 @@
 import type { OrderChange, OrderRecord } from '../order/record.ts';
-import { canTransition, orderStatuses, transitions, type OrderStatus } from '../order/status.ts';
+import { canTransition, orderStatuses, reachableFrom, type OrderStatus } from '../order/status.ts';
 
 /**
  * Completion and feedback: the end of the happy path. The customer confirms receipt (on the
@@ -111,21 +111,8 @@ export interface Feedback { rating: number; comment: string | null }
  * Statuses in which an order can be rated: delivered, and every status the table leads to
  * from there (completed, returned). The customer must have had the goods in hand.
  */
-export const feedbackStatuses: readonly OrderStatus[] = reachableFrom('delivered');
+export const feedbackStatuses: readonly OrderStatus[] = orderStatuses.filter((s) => reachableFrom('delivered').has(s));
 
-function reachableFrom(start: OrderStatus): OrderStatus[] {
-  const seen = new Set<OrderStatus>([start]);
-  const queue: OrderStatus[] = [start];
-  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
-    for (const to of transitions[next]) {
-      if (!seen.has(to)) {
-        seen.add(to);
-        queue.push(to);
-      }
-    }
-  }
-  return orderStatuses.filter((s) => seen.has(s));
-}
 
 export type FeedbackDecision =
   | { outcome: 'record'; change: OrderChange }
