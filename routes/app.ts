@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import type { Redis } from 'ioredis';
 import type { Broker } from '../core/messaging/broker.ts';
 import { apiRoutes } from './api.ts';
@@ -41,15 +42,26 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/asyncapi.json', (c) => c.json(asyncApiDocument));
   app.route('/webhooks', webhookRoutes(deps));
   app.route('/webhooks', customerWebhookRoutes(deps));
+  // Bodies are read whole: a size cap keeps a huge one from costing memory. Settlement
+  // reports are whole CSV files, so they get more room.
+  const tooLarge = (maxSize: number) => bodyLimit({
+    maxSize,
+    onError: () => problemResponse({ type: 'https://order-hub.local/problems/body_too_large', title: 'Content Too Large', status: 413, detail: `the body exceeds ${maxSize} bytes` }),
+  });
+  app.use('/api/settlements/*', tooLarge(64 * 1024 * 1024));
+  const apiLimit = tooLarge(1024 * 1024);
+  app.use('/api/*', async (c, next) => (c.req.path.startsWith('/api/settlements/') ? next() : apiLimit(c as unknown as Parameters<typeof apiLimit>[0], next)));
+  for (const path of ['/login', '/logout', '/ui/*']) app.use(path, tooLarge(16 * 1024));
+  const ctx = { namespace: deps.namespace, config: deps.config, channels: deps.channels, payments: deps.payments, carriers: deps.carriers, now: deps.now, newId: deps.newId };
   const apiAuth = bearerAuth({ adminToken: deps.adminToken, apiKeys: deps.config.apiKeys ?? [], logger: log });
   app.use('/api/*', apiAuthWithSessions(apiAuth));
-  app.route('/api', apiRoutes({ db: deps.db, logger: deps.logger, ctx: { namespace: deps.namespace, config: deps.config, channels: deps.channels, payments: deps.payments, carriers: deps.carriers, now: deps.now, newId: deps.newId } }));
-  app.route('/api', completionRoutes({ db: deps.db, ctx: { namespace: deps.namespace, config: deps.config, channels: deps.channels, payments: deps.payments, carriers: deps.carriers, now: deps.now, newId: deps.newId } }));
+  app.route('/api', apiRoutes({ db: deps.db, logger: deps.logger, ctx }));
+  app.route('/api', completionRoutes({ db: deps.db, ctx }));
   app.route('/api', reportRoutes({ db: deps.db, ctx: { config: deps.config, now: deps.now } }));
-  app.route('/api', returnRoutes({ db: deps.db, ctx: { namespace: deps.namespace, config: deps.config, channels: deps.channels, payments: deps.payments, carriers: deps.carriers, now: deps.now, newId: deps.newId } }));
+  app.route('/api', returnRoutes({ db: deps.db, ctx }));
   app.route('/api', jobRoutes({ db: deps.db, redis: deps.redis, namespace: deps.namespace, logger: deps.logger, jobs: deps.jobs ?? [], now: deps.now }));
   if (deps.flows) app.route('/api', flowRoutes({ db: deps.db, namespace: deps.namespace, now: deps.now, ...deps.flows }));
-  app.route('/api', exceptionRoutes({ db: deps.db, ctx: { namespace: deps.namespace, config: deps.config, channels: deps.channels, payments: deps.payments, carriers: deps.carriers, now: deps.now, newId: deps.newId } }));
+  app.route('/api', exceptionRoutes({ db: deps.db, ctx }));
   app.route('/api', deadLetterRoutes({ db: deps.db, namespace: deps.namespace, config: deps.config, now: deps.now, newId: deps.newId }));
   // The status page: `/`, `/login`, `/logout`, `/ui/…`; its actions are the API's routes, called in-process.
   app.route('/', statusPageRoutes({

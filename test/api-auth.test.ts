@@ -257,3 +257,18 @@ describe('apiKeys in the config', () => {
     await expectProblem(await app.request('/api/whoami', { method: 'POST', headers: { authorization: as(token) } }), 403);
   }, 60_000);
 });
+
+describe('body size', () => {
+  it('refuses a body over 1 MiB with 413 problem+json before reading it, settlement reports aside', async () => {
+    const huge = JSON.stringify({ text: 'x'.repeat(1024 * 1024 + 10) });
+    const comment = await hub.app.request('/api/exceptions/1/comment', { method: 'POST', body: huge, headers: { authorization: as(operator.token), 'content-type': 'application/json' } });
+    await expectProblem(comment, 413);
+    const login = await hub.app.request('/login', { method: 'POST', body: `token=${'x'.repeat(20_000)}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(login.status).toBe(413);
+    // a settlement report of 2 MiB is read (and found to hold no rows), not refused for its size
+    const report = await hub.app.request('/api/settlements/stripe', { method: 'POST', body: 'x'.repeat(2 * 1024 * 1024), headers: { authorization: as(admin.token), 'content-type': 'text/csv' } });
+    expect(report.status).not.toBe(413);
+    expect(report.status).toBeLessThan(500);
+  });
+});
+
