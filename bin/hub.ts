@@ -6,12 +6,12 @@
  * new random token and the `apiKeys` entry (its SHA-256, never the token) for the config.
  */
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
 import { readEnv } from '../core/config/env.ts';
 import { loadConfig } from '../core/config/business.ts';
 import { newApiKey, type ApiKeyEntry } from '../core/config/api-keys.ts';
 import { migrate } from '../core/db/migrate.ts';
 import { createPool } from '../core/db/pool.ts';
+import { createLogger } from '../core/logger.ts';
 import { allRoles, startHub, type Role } from '../core/hub.ts';
 
 const usage = 'usage: hub start [--role api|worker|scheduler]... | hub migrate | hub check-config | hub hash-token --name <name> --role viewer|operator|admin';
@@ -20,7 +20,7 @@ async function main(): Promise<number> {
   const { positionals, values } = parseArgs({ allowPositionals: true, options: { role: { type: 'string', multiple: true }, name: { type: 'string' } } });
   const command = positionals[0] ?? 'start';
   const env = readEnv();
-  const logger = pino({ level: env.logLevel, base: { ns: env.namespace } });
+  const logger = createLogger({ level: env.logLevel, base: { ns: env.namespace } });
 
   switch (command) {
     case 'migrate': {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { Redis } from 'ioredis';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { amazon } from '../connectors/amazon.ts';
 import { shopify } from '../connectors/shopify.ts';
 import { app as appConnector, website } from '../connectors/website.ts';
@@ -21,6 +21,7 @@ import { paypal } from '../connectors/payments/paypal.ts';
 import type { HubConfig } from '../schemas/config.ts';
 import type { Channel } from './inbound.ts';
 import { createApp } from '../routes/app.ts';
+import { createLogger } from './logger.ts';
 import { loadConfig } from './config/business.ts';
 import type { HubEnv } from './config/env.ts';
 import { migrate } from './db/migrate.ts';
@@ -66,6 +67,7 @@ import { exceptionActionsStage } from './stages/exception-actions.ts';
 import { returnLabelClientFor } from '../connectors/carriers/labels.ts';
 import { notificationSenders, notificationsStage, sendDueNotifications } from './stages/notifications.ts';
 import type { NotificationSender } from './notify/senders.ts';
+import { rememberingSends } from './notify/sent-marks.ts';
 import type { Channel as NotifyChannel } from './notify/preferences.ts';
 
 export type Role = 'api' | 'worker' | 'scheduler';
@@ -153,7 +155,10 @@ function scheduledJobs(deps: { db: Db; namespace: string; config: HubConfig; sec
       continue;
     }
     const poller = createAmazonPoller({ ...deps, channel: { code: channel.code, poller: channel.poller }, token });
-    jobs.push({ name: `poll-${channel.code}`, schedule: channel.poller.schedule, lockMs: 5 * 60_000, run: () => poller.pollOnce().then((c) => ({ ...c })) });
+    // The lock outlives a scheduler that dies mid-poll: keep it short, or the channel goes
+    // unpolled for that long. A slow poll overlapping the next is harmless (the cursor is in
+    // Postgres, orders are de-duplicated on their id).
+    jobs.push({ name: `poll-${channel.code}`, schedule: channel.poller.schedule, lockMs: 60_000, run: () => poller.pollOnce().then((c) => ({ ...c })) });
   }
   return jobs;
 }
@@ -174,7 +179,7 @@ export function topologyFor(namespace: string, config: HubConfig): Topology {
  */
 export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<Hub> {
   const roles = new Set(options.roles ?? allRoles);
-  const logger = options.logger ?? pino({ level: env.logLevel, base: { ns: env.namespace } });
+  const logger = options.logger ?? createLogger({ level: env.logLevel, base: { ns: env.namespace } });
   const loaded = options.config ?? loadConfig(env.configPath);
   const config: HubConfig = options.retry ? { ...loaded, retry: options.retry } : loaded;
   const now = options.now ?? (() => new Date());
@@ -203,7 +208,8 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
   const carriers = new Map<string, CarrierConnector>(Object.entries(carrierConnectors));
   const ctx: StageContext = { namespace: ns, config, channels, payments, carriers, now, newId };
 
-  const senders = notificationSenders(config, env.secrets);
+  // a message the provider took is not sent again when its transaction is lost (sent-marks.ts)
+  const senders = new Map([...notificationSenders(config, env.secrets)].map(([channel, sender]) => [channel, rememberingSends(sender, redis, ns)] as const));
   const needsBroker = roles.has('worker') || roles.has('api');
   const broker = needsBroker ? createBroker({ url: env.amqpUrl, name: `${ns}-${[...roles].join('+')}-${process.pid}`, logger }) : undefined;
   broker?.attach((connection) => assertTopology(connection, topology));
@@ -239,9 +245,13 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
         warehousePushStage(createWarehousePushClient(w.code, { baseUrl: w.endpoint!.baseUrl, ...(env.secrets.WAREHOUSE_API_KEY ? { apiKey: env.secrets.WAREHOUSE_API_KEY } : {}) })),
       ]),
     ];
+    // Allocation locks the stock rows of the order's SKUs: with a popular SKU its deliveries
+    // queue on that lock, each holding a pooled connection. A small prefetch keeps them from
+    // taking the whole pool, which every other stage and the outbox relay need.
+    const prefetchFor = (queue: string) => (queue === names(ns).stage('allocate') ? 8 : undefined);
     for (const [queue, handler] of queues) {
       const consumer = createConsumer({
-        db, namespace: ns, queue, handler, logger,
+        db, namespace: ns, queue, handler, logger, prefetch: prefetchFor(queue),
         retryDelaysMs: config.retry.delaysMs, maxAttempts: config.retry.maxAttempts,
         onOutcome: (queue, outcome, event) => {
           metrics.messages.inc({ queue, outcome });

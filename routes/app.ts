@@ -20,6 +20,8 @@ import { deadLetterRoutes } from './dead-letters.ts';
 import type { Job } from '../core/scheduling/jobs.ts';
 import { statusPageRoutes } from './status-page.tsx';
 import { apiAuthWithSessions, onBehalfOf, principalForToken } from './ui-session.ts';
+import { createRateLimits, rateLimitSettings } from './rate-limit.ts';
+import { apiResponseHeaders } from './api-headers.ts';
 
 export interface AppDeps extends WebhookDeps {
   redis: Redis;
@@ -51,10 +53,17 @@ export function createApp(deps: AppDeps): Hono {
   app.use('/api/settlements/*', tooLarge(64 * 1024 * 1024));
   const apiLimit = tooLarge(1024 * 1024);
   app.use('/api/*', async (c, next) => (c.req.path.startsWith('/api/settlements/') ? next() : apiLimit(c as unknown as Parameters<typeof apiLimit>[0], next)));
-  for (const path of ['/login', '/logout', '/ui/*']) app.use(path, tooLarge(16 * 1024));
+  // The status page's forms cap their own bodies (16 KiB) and answer with a page, as a browser expects.
   const ctx = { namespace: deps.namespace, config: deps.config, channels: deps.channels, payments: deps.payments, carriers: deps.carriers, now: deps.now, newId: deps.newId };
   const apiAuth = bearerAuth({ adminToken: deps.adminToken, apiKeys: deps.config.apiKeys ?? [], logger: log });
+  // Webhooks are not limited: platforms burst during sales and retry on a 429 anyway.
+  const limits = createRateLimits({ redis: deps.redis, namespace: deps.namespace, settings: rateLimitSettings(deps.config.rateLimits), now: deps.now, logger: log });
+  app.use('/api/*', apiResponseHeaders);
+  app.use('/api/*', limits.beforeAuth);
   app.use('/api/*', apiAuthWithSessions(apiAuth));
+  app.use('/api/*', limits.afterAuth);
+  app.use('/login', limits.login);
+  for (const path of ['/', '/logout', '/ui/*']) app.use(path, limits.page);
   app.route('/api', apiRoutes({ db: deps.db, logger: deps.logger, ctx }));
   app.route('/api', completionRoutes({ db: deps.db, ctx }));
   app.route('/api', reportRoutes({ db: deps.db, ctx: { config: deps.config, now: deps.now } }));

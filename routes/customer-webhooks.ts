@@ -32,11 +32,13 @@ export function customerWebhookRoutes(deps: WebhookDeps, handlers: Readonly<Reco
   const maxBytes = deps.config.webhooks?.maxBodyBytes ?? 1_048_576;
   const log = deps.logger.child({ component: 'customer-webhooks' });
   const supported = Object.keys(handlers);
+  // Metric labels from a bounded set: the path is the caller's to choose.
+  const metricLabel = (source: string | undefined) => `customer-${source !== undefined && deps.channels.has(source) ? source : 'unknown'}`;
 
   const limit = bodyLimit({
     maxSize: maxBytes,
     onError: (c) => {
-      deps.metrics.webhooks.inc({ source: `customer-${c.req.param('source') ?? '?'}`, outcome: 'too_large' });
+      deps.metrics.webhooks.inc({ source: metricLabel(c.req.param('source')), outcome: 'too_large' });
       return problemResponse({ type: 'https://order-hub.local/problems/body_too_large', title: 'Content Too Large', status: 413, detail: `the body exceeds ${maxBytes} bytes` });
     },
   });
@@ -45,9 +47,10 @@ export function customerWebhookRoutes(deps: WebhookDeps, handlers: Readonly<Reco
     const source = c.req.param('source');
     // Kept apart from the channel's order deliveries: event ids of the two must not collide.
     const rawSource = `customer-${source}`;
-    const stopTimer = deps.metrics.webhookSeconds.startTimer({ source: rawSource });
+    const label = metricLabel(source);
+    const stopTimer = deps.metrics.webhookSeconds.startTimer({ source: label });
     const outcome = (name: string) => {
-      deps.metrics.webhooks.inc({ source: rawSource, outcome: name });
+      deps.metrics.webhooks.inc({ source: label, outcome: name });
       stopTimer();
     };
 

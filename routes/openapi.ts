@@ -19,7 +19,7 @@ const unauthorized = { 401: problemResponse('missing or wrong bearer token') };
 /** The OpenAPI 3.1 description of the hub's HTTP surface, served at `GET /openapi.json`. */
 export const openApiDocument = {
   openapi: '3.1.0',
-  info: { title: 'Order hub', version: '0.1.0', description: 'Webhooks in, operator API, health. Errors are RFC 9457 problem documents.' },
+  info: { title: 'Order hub', version: '0.1.0', description: 'Webhooks in, operator API, health. Errors are RFC 9457 problem documents. /api and the status page are rate limited per API key and per client address (config rateLimits): over a limit, 429 problem naming the limit, with Retry-After; limited answers carry RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset.' },
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'HUB_ADMIN_TOKEN or a config apiKeys token. Reads need the viewer role, other writes operator, PUT /api/products/{sku}, PUT /api/inventory/{warehouse}/{sku} and POST /api/settlements/{provider} admin; a role too low is a 403 problem naming the role needed' } },
     schemas: {

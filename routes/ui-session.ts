@@ -66,7 +66,9 @@ export function principalForToken(apiAuth: MiddlewareHandler): (token: string) =
   probe.use('*', apiAuth);
   probe.get('/', (c) => c.json(principalOf(c)));
   return async (token) => {
-    if (token === '' || /[\r\n]/.test(token)) return undefined;
+    // Only what a bearer header can carry (visible ASCII): anything else could never reach
+    // `/api` either, and a Headers object throws on it.
+    if (token === '' || /[^\x21-\x7e]/.test(token)) return undefined;
     const response = await probe.request('/', { headers: { authorization: `Bearer ${token}` } });
     if (response.status !== 200) return undefined;
     return (await response.json()) as Principal;

@@ -69,10 +69,14 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
   const maxBytes = deps.config.webhooks?.maxBodyBytes ?? 1_048_576;
   const log = deps.logger.child({ component: 'webhooks' });
 
+  // Metric labels must come from a bounded set: the path is the sender's to choose, and a
+  // stream of made-up names would grow /metrics (and the process) without end.
+  const knownSender = (name: string | undefined): string => (name !== undefined && (deps.channels.has(name) || deps.payments.has(name) || deps.carriers.has(name) || deps.config.warehouses.some((w) => w.code === name)) ? name : 'unknown');
+
   const limit = bodyLimit({
     maxSize: maxBytes,
     onError: (c) => {
-      deps.metrics.webhooks.inc({ source: c.req.param('source') ?? c.req.param('provider') ?? '?', outcome: 'too_large' });
+      deps.metrics.webhooks.inc({ source: knownSender(c.req.param('source') ?? c.req.param('provider') ?? c.req.param('carrier') ?? c.req.param('code')), outcome: 'too_large' });
       return problemResponse({ type: 'https://order-hub.local/problems/body_too_large', title: 'Content Too Large', status: 413, detail: `the body exceeds ${maxBytes} bytes` });
     },
   });
@@ -152,7 +156,7 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
   });
 
   function unknownSource(c: Context, source: string, detail: string): Response {
-    deps.metrics.webhooks.inc({ source, outcome: 'unknown_source' });
+    deps.metrics.webhooks.inc({ source: knownSender(source), outcome: 'unknown_source' });
     return problemResponse({ type: 'https://order-hub.local/problems/unknown_source', title: 'Not Found', status: 404, detail });
   }
 

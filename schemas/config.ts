@@ -449,6 +449,23 @@ export const configSchema = {
       additionalProperties: false,
       properties: { maxBodyBytes: { type: 'integer', minimum: 1024, maximum: 16_777_216 } },
     },
+    /**
+     * requests allowed per window on `/api/*` and the status page (webhooks are not limited):
+     * per API key, per source IP, failed authentications per IP, status-page logins per IP
+     */
+    rateLimits: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        windowSeconds: { type: 'integer', minimum: 1, maximum: 86_400, default: 60 },
+        perKey: { type: 'integer', minimum: 1, default: 600 },
+        perIp: { type: 'integer', minimum: 1, default: 1200 },
+        failedAuthPerIp: { type: 'integer', minimum: 1, default: 10 },
+        loginPerIp: { type: 'integer', minimum: 1, default: 5 },
+        /** proxies (exact IP addresses) whose `X-Forwarded-For` names the client; from anyone else it is ignored */
+        trustedProxies: { type: 'array', items: { type: 'string', minLength: 2, maxLength: 45 }, default: [] },
+      },
+    },
   },
   $defs: {
     sopEntry: {

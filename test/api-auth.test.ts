@@ -207,6 +207,22 @@ describe('roles', () => {
   });
 });
 
+describe('response headers', () => {
+  it('every /api answer — read, 401, 403, 404 — is nosniff and no-store', async () => {
+    const answers = [
+      await call('GET', '/api/orders', as(viewer.token)),
+      await call('GET', '/api/orders'),
+      await call('POST', '/api/products', as(viewer.token), {}),
+      await call('GET', '/api/no-such-route', as(viewer.token)),
+    ];
+    expect(answers.map((r) => r.status)).toEqual([200, 401, 403, 404]);
+    for (const response of answers) {
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(response.headers.get('cache-control')).toBe('no-store');
+    }
+  });
+});
+
 describe('the log', () => {
   it('records refusals by key name and route, and never a token', async () => {
     const text = logLines.join('');

@@ -39,8 +39,10 @@ export const stripe: PaymentConnector = {
   /**
    * `Stripe-Signature: t=<unix s>,v1=<hex>[,v1=<hex>…]`, each `v1` = hex(HMAC-SHA256(key = the
    * whole `whsec_…` string, `${t}.${raw body}`)); any one `v1` may match (secret rotation).
-   * Refused when `now - t` is more than 300 s. A timestamp in the future is accepted, as
-   * stripe-node's `constructEvent` accepts it: Stripe checks only the age.
+   * Refused when `t` is more than 300 s from now, either way. stripe-node's `constructEvent`
+   * checks only the age and would take a signature dated in the future; the hub does not: a
+   * message Stripe signs carries Stripe's time, so one dated ahead is either a badly skewed
+   * clock (to be fixed, not worked around) or a message prepared to be replayed for longer.
    */
   verify(request: InboundRequest, secrets: Readonly<Record<string, string>>, now: Date): boolean {
     const secret = secrets.STRIPE_WEBHOOK_SECRET;
@@ -50,7 +52,7 @@ export const stripe: PaymentConnector = {
     const parsed = parseSignatureHeader(header);
     if (parsed === null) return false;
     const nowSeconds = Math.floor(now.getTime() / 1000);
-    if (!Number.isFinite(nowSeconds) || nowSeconds - Number(parsed.timestamp) > SIGNATURE_TOLERANCE_SECONDS) return false;
+    if (!Number.isFinite(nowSeconds) || Math.abs(nowSeconds - Number(parsed.timestamp)) > SIGNATURE_TOLERANCE_SECONDS) return false;
     // Over the bytes as received (stripe-node decodes them as UTF-8 first; the same for any body Stripe sends).
     return matchesTimestampedHmac(request.rawBody, secret, parsed.timestamp, parsed.signatures);
   },

@@ -21,6 +21,10 @@ export function createPool(databaseUrl: string, namespace: string, max = 10): Db
   });
   // A dropped idle connection must not crash the process; the next query gets a new one.
   pool.on('error', () => {});
+  // Nor a connection dropped while checked out between queries (inside a transaction that
+  // waits on the broker, say): pg emits that on the client, where nobody listens, and an
+  // unhandled 'error' ends the process. The transaction's next query fails instead.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 

@@ -108,6 +108,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       await ch.waitForConfirms();
     }
     ch.ack(message);
+    // What the message was about (its subject: the order id for order messages), never its data.
+    log.debug({ id: message.properties.messageId, type: seen.event?.type, subject: seen.event?.subject, outcome }, 'message handled');
     options.onOutcome?.(options.queue, outcome, seen.event);
   }
 

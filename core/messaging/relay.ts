@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import { withTransaction, type Db } from '../db/pool.ts';
-import { claimPendingMessages, markPublished } from '../db/sql/outbox.ts';
+import { takePendingMessages } from '../db/sql/outbox.ts';
 import type { Broker } from './broker.ts';
 
 export interface Relay {
@@ -42,7 +42,7 @@ export function createRelay(deps: {
 
   async function publishBatch(): Promise<number> {
     return withTransaction(deps.db, async (tx) => {
-      const batch = await claimPendingMessages(tx, batchSize);
+      const batch = await takePendingMessages(tx, batchSize);
       if (batch.length === 0) return 0;
       const channel = await deps.broker.publisher();
       for (const m of batch) {
@@ -57,7 +57,6 @@ export function createRelay(deps: {
       }
       await channel.waitForConfirms();
       deps.onConfirmed?.(batch);
-      await markPublished(tx, batch.map((m) => m.id));
       return batch.length;
     });
   }

@@ -102,6 +102,11 @@ export function allocateStage(ctx: StageContext): Handler {
     // a warehouse that refused this order is not asked again
     const excluded = Array.isArray(event.data.excludeWarehouses) ? event.data.excludeWarehouses as string[] : [];
     const warehouses = (await listWarehouseFacts(tx)).filter((w) => !excluded.includes(w.code));
+    // Read what needs no lock first: the stock rows locked below stay locked until commit,
+    // and every round trip after that lock holds up the next order for the same SKU.
+    const categories = await categoriesOf(tx, skus);
+    const used = await usedToday(tx, warehouses, now);
+    const weights = await weightsOf(tx, skus);
     const available = await availableStock(tx, skus, true);
     // Re-allocating: the order's own reservations count as available to it again.
     const held = override ? await heldReservations(tx, record.id) : [];
@@ -114,9 +119,8 @@ export function allocateStage(ctx: StageContext): Handler {
     // an operator may allow a split shipment for this order where the channel does not
     if (override?.allowSplit === true) policy.allowSplit = true;
     const plan = planAllocation(record.order.lines, address, {
-      categories: await categoriesOf(tx, skus), warehouses, available, usedToday: await usedToday(tx, warehouses, now),
+      categories, warehouses, available, usedToday: used,
     }, policy);
-    const weights = await weightsOf(tx, skus);
     const deliveries = plan.kind === 'allocated'
       ? plan.shipments.map((s) => planDelivery(s, address, {
           carriers: ctx.config.carriers,

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { pino } from 'pino';
 import { Redis } from 'ioredis';
 import { readEnv, type HubEnv } from '../../core/config/env.ts';
 import { dropSchema } from '../../core/db/migrate.ts';
 import { createPool } from '../../core/db/pool.ts';
+import { createLogger } from '../../core/logger.ts';
 import { deleteTopology } from '../../core/messaging/broker.ts';
 import type { Topology } from '../../core/messaging/topology.ts';
 
@@ -28,7 +28,7 @@ export function testEnv(namespace: string, overrides: NodeJS.ProcessEnv = {}): H
   });
 }
 
-export const quietLogger = () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+export const quietLogger = () => createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 /** Removes everything a namespace created: schema, queues and exchanges, Redis keys. */
 export async function removeNamespace(env: HubEnv, topology?: Topology): Promise<void> {

@@ -67,6 +67,9 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
   });
+  // A client that goes away mid-conversation (a killed sender) is an error event on the
+  // server; unheard, it would end the process that hosts the sink.
+  server.on('error', () => {});
   const { port } = server.server.address() as AddressInfo;
 
   return {

@@ -35,20 +35,20 @@ export async function enqueueMessages(db: Queryable, messages: readonly OutboxMe
 }
 
 /**
- * Claims up to `limit` unpublished messages, oldest first. SKIP LOCKED lets several relays
- * run side by side: each takes rows the others have not locked.
+ * Claims up to `limit` unpublished messages, oldest first, and marks them published in the
+ * caller's transaction, in one round trip: the mark counts only if that transaction
+ * commits, which the relay does after the broker confirmed them (a failure rolls it back).
+ * SKIP LOCKED lets several relays run side by side: each takes rows the others have not
+ * locked. Returned in outbox order.
  */
-export async function claimPendingMessages(tx: Queryable, limit: number): Promise<PendingMessage[]> {
+export async function takePendingMessages(tx: Queryable, limit: number): Promise<PendingMessage[]> {
   const { rows } = await tx.query<PendingMessage>(
-    `SELECT id, message_id AS "messageId", exchange, routing_key AS "routingKey", body, headers
-       FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+    `UPDATE outbox SET published_at = now()
+      WHERE id IN (SELECT id FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+      RETURNING id, message_id AS "messageId", exchange, routing_key AS "routingKey", body, headers`,
     [limit],
   );
-  return rows;
-}
-
-export async function markPublished(tx: Queryable, ids: readonly number[]): Promise<void> {
-  await tx.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])', [ids]);
+  return rows.sort((a, b) => a.id - b.id);
 }
 
 export async function countPendingMessages(db: Queryable): Promise<number> {

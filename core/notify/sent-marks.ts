@@ -1,0 +1,38 @@
+import type { Redis } from 'ioredis';
+import type { NotificationSender } from './senders.ts';
+
+/**
+ * A sender that remembers, in Redis, each key it delivered, and does not deliver a key again.
+ *
+ * A notification is sent inside the transaction that records it. When that transaction is
+ * lost after the provider accepted the message — Postgres restarted or the connection cut
+ * during the SMTP conversation, the worker killed before the commit — the message comes
+ * back and would be sent a second time (SMTP has no idempotency key). The mark is written
+ * the moment the provider answers, to a store that does not share Postgres' fate, so the
+ * retry finds it and records the send instead of repeating it.
+ *
+ * It narrows the window, it does not close it: a crash between the provider's answer and
+ * the mark, or Redis losing its data, still means one resend (same Message-ID or
+ * Idempotency-Key). Redis unreachable means sending as before, never not sending.
+ */
+export function rememberingSends(sender: NotificationSender, redis: Redis, namespace: string, options: { ttlSeconds?: number; timeoutMs?: number } = {}): NotificationSender {
+  const mark = (key: string) => `${namespace}:notification-sent:${key}`;
+  const timeoutMs = options.timeoutMs ?? 500;
+  const bounded = <T>(work: Promise<T>, fallback: T): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<T>((resolve) => {
+      timer = setTimeout(() => resolve(fallback), timeoutMs);
+    });
+    return Promise.race([work.catch(() => fallback), late]).finally(() => clearTimeout(timer));
+  };
+  return {
+    async send(message) {
+      const sentAs = await bounded(redis.get(mark(message.key)), null);
+      if (sentAs !== null) return { ok: true, id: sentAs };
+      const result = await sender.send(message);
+      if (result.ok) await bounded(redis.set(mark(message.key), result.id || 'sent', 'EX', options.ttlSeconds ?? 7 * 86_400), null);
+      return result;
+    },
+    close: () => sender.close(),
+  };
+}
