@@ -9,16 +9,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import amqp from 'amqplib';
-import { pino } from 'pino';
 import { readEnv } from '../core/config/env.ts';
 import { loadConfig } from '../core/config/business.ts';
 import { dropSchema } from '../core/db/migrate.ts';
 import { createPool } from '../core/db/pool.ts';
+import { createLogger } from '../core/logger.ts';
 import { deleteTopology } from '../core/messaging/broker.ts';
-import { names } from '../core/messaging/topology.ts';
 import { startHub, topologyFor } from '../core/hub.ts';
-import { easypostDelivered, ownChannelDelivery, shopifyDelivery, startAmazonMarketplace, stripePaymentSucceeded, wmsEvents, wmsReturnReceived, woocommerceDelivery, type DemoOrder, type Delivery } from './channels.ts';
+import { easypostDelivered, startAmazonMarketplace, stripePaymentSucceeded, type Delivery } from './channels.ts';
+import { deliveryFor, externalIdOf, orderGenerator, sendWithRetry, type ChannelName } from './store.ts';
+import { startWarehouses } from './warehouses.ts';
 import { startAfterSales } from './after-sales.ts';
 
 const { values } = parseArgs({
@@ -74,7 +74,7 @@ if (!values['keep-data']) {
   await deleteTopology(env.amqpUrl, topologyFor(ns, config)).catch(() => {});
 }
 
-const hub = await startHub(env, { logger: pino({ level: env.logLevel, base: { ns } }), port: process.env.PORT ? env.port : 0, config });
+const hub = await startHub(env, { logger: createLogger({ level: env.logLevel, base: { ns } }), port: process.env.PORT ? env.port : 0, config });
 const base = `http://127.0.0.1:${hub.port}`;
 console.log(`order hub demo · namespace ${ns} · API ${base} (Authorization: Bearer ${adminToken})`);
 console.log(`try: curl -s -H 'Authorization: Bearer ${adminToken}' ${base}/api/orders?status=on_hold`);
@@ -85,142 +85,59 @@ const afterSales = await startAfterSales({
   secrets: { website: secrets.WEBSITE_WEBHOOK_SECRET, app: secrets.APP_WEBHOOK_SECRET },
 });
 
-// ── simulated warehouses ────────────────────────────────────────────────────────────
+// ── simulated warehouses (accept, ship, receive returns) and the carrier ──────────────
 // A split order gets one request per warehouse: duplicates are counted per shipment.
-const requestsByShipment = new Map<string, number>();
 const ordersRequested = new Set<string>();
 const receivedAt = new Map<string, number>();
 const byWarehouse = new Map<string, number>();
-const wms = await amqp.connect(env.amqpUrl, { clientProperties: { connection_name: `${ns}-demo-warehouses` } });
-const wmsChannel = await wms.createChannel();
-for (const w of config.warehouses) {
-  await wmsChannel.consume(names(ns).warehouse(w.code), (message) => {
-    if (!message) return;
-    const event = JSON.parse(message.content.toString('utf8')) as { type: string; data: { externalOrderId: string; shipmentId: string; warehouse: string; carrier: string | null; lines: { sku: string; quantity: number }[]; rmaId: string } };
-    if (event.type === 'return.expected') {
-      // the parcel comes back, is opened and inspected
-      setTimeout(() => {
-        if (stopping) return;
-        const received = wmsReturnReceived(event.data);
-        wmsChannel.sendToQueue(names(ns).warehouseEvents, Buffer.from(JSON.stringify(received)), { persistent: true, messageId: received.id });
-      }, 300 + Math.random() * 500);
-      wmsChannel.ack(message);
-      return;
-    }
-    if (event.type !== 'fulfillment.requested') {
-      wmsChannel.ack(message);
-      return;
-    }
-    const id = event.data.externalOrderId;
-    const first = !requestsByShipment.has(event.data.shipmentId);
-    requestsByShipment.set(event.data.shipmentId, (requestsByShipment.get(event.data.shipmentId) ?? 0) + 1);
-    ordersRequested.add(id);
-    if (first) shipAndDeliver(event.data);
-    if (!receivedAt.has(id)) receivedAt.set(id, Date.now());
-    byWarehouse.set(w.code, (byWarehouse.get(w.code) ?? 0) + 1);
-    wmsChannel.ack(message);
-  });
-}
-
-/**
- * The warehouse accepts and ships (events on its queue to the hub); a moment later the
- * carrier reports the parcel delivered (an EasyPost webhook), as the real systems would.
- */
-function shipAndDeliver(request: { warehouse: string; shipmentId: string; carrier: string | null; lines: { sku: string; quantity: number }[] }): void {
-  const events = wmsEvents(request);
-  const publish = (event: object) => wmsChannel.sendToQueue(names(ns).warehouseEvents, Buffer.from(JSON.stringify(event)), { persistent: true, messageId: (event as { id: string }).id });
-  setTimeout(() => {
-    if (stopping) return;
-    publish(events.accepted);
-    publish(events.shipped);
+const warehouses = await startWarehouses({
+  amqpUrl: env.amqpUrl, namespace: ns, warehouses: config.warehouses.map((w) => w.code),
+  onRequest: (request) => {
+    ordersRequested.add(request.externalOrderId);
+    if (!receivedAt.has(request.externalOrderId)) receivedAt.set(request.externalOrderId, Date.now());
+    byWarehouse.set(request.warehouse, (byWarehouse.get(request.warehouse) ?? 0) + 1);
+  },
+  // a moment after the parcel leaves, the carrier reports it delivered (an EasyPost webhook)
+  onShipped: ({ carrier, trackingNumber }) => {
     setTimeout(() => {
-      if (!stopping) void deliver(easypostDelivered(events.carrier, events.trackingNumber, secrets.EASYPOST_WEBHOOK_SECRET));
+      if (!stopping) void deliver(easypostDelivered(carrier, trackingNumber, secrets.EASYPOST_WEBHOOK_SECRET));
     }, 300 + Math.random() * 700);
-  }, 200 + Math.random() * 500);
-}
+  },
+});
+const requestsByShipment = () => [...warehouses.requests.values()].map((r) => r.deliveries);
 
 // ── simulated sales channels ────────────────────────────────────────────────────────
-const catalog = config.products.filter((p) => p.sku !== 'LIMITED-PRINT');
-const destinations = [
-  { country: 'US', province: 'KY', city: 'Louisville', zip: '40202', currency: 'USD', weight: 6 },
-  { country: 'US', province: 'NV', city: 'Reno', zip: '89501', currency: 'USD', weight: 2 },
-  { country: 'CA', province: 'ON', city: 'Ottawa', zip: 'K2H7A8', currency: 'CAD', weight: 1 },
-  { country: 'DE', province: 'SN', city: 'Leipzig', zip: '04109', currency: 'EUR', weight: 2 },
-];
-type ChannelName = 'shopify' | 'woocommerce' | 'website' | 'app' | 'amazon';
 // How the demo's sales split across channels (Amazon only when its poller can run).
 const channelMix: ChannelName[] = ['shopify', 'shopify', 'shopify', 'woocommerce', 'woocommerce', 'website', 'website', 'app', 'app', ...(marketplace ? ['amazon' as const] : [])];
-const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
-const weighted = destinations.flatMap((d) => Array<typeof d>(d.weight).fill(d));
+const generator = orderGenerator(config.products);
 const sentAt = new Map<string, number>();
 const sentBy = new Map<ChannelName, number>();
 let sent = 0;
 let duplicatesSent = 0;
 let paymentsSent = 0;
 let rejectedByHub = 0;
-let nextId = 9_007_199_254_740_993n; // above 2^53 on purpose
-
-function nextOrder(channel: ChannelName): DemoOrder {
-  const d = channel === 'woocommerce' ? destinations[3]! : channel === 'amazon' ? destinations[0]! : pick(weighted);
-  const roll = Math.random();
-  const assortment = channel === 'amazon' ? catalog.filter((p) => marketplace?.skus.length && ['SKU2006-001', 'TSHIRT-BLK-M', 'MUG-CLASSIC'].includes(p.sku)) : catalog;
-  const lines = Array.from({ length: 1 + Math.floor(Math.random() * 3) }, () => {
-    const p = pick(assortment);
-    return { sku: p.sku, name: p.name, price: (5 + Math.floor(Math.random() * 9000) / 100).toFixed(2), quantity: 1 + Math.floor(Math.random() * 2) };
-  });
-  if (channel !== 'amazon') {
-    if (roll < 0.04) lines.push({ sku: `UNKNOWN-${Math.floor(Math.random() * 100)}`, name: 'Not in the catalog', price: '9.99', quantity: 1 });
-    else if (roll < 0.08) lines.push({ sku: 'LIMITED-PRINT', name: 'Limited art print', price: '49.00', quantity: 1 });
-  }
-  const id = nextId;
-  nextId += 1n + BigInt(Math.floor(Math.random() * 1000));
-  return { id, lines, ...d, email: `buyer${id % 10000n}@example.com` };
-}
 
 async function deliver(delivery: Delivery): Promise<void> {
   // Retry like the platforms do: anything but a 2xx or 4xx is sent again, unchanged.
-  for (let attempt = 0; attempt < 8; attempt++) {
-    try {
-      const response = await fetch(`${base}${delivery.path}`, { method: 'POST', body: delivery.body, headers: delivery.headers });
-      if (response.ok) return;
-      if (response.status >= 400 && response.status < 500) {
-        rejectedByHub++;
-        console.error(`\n${delivery.path} refused: ${await response.text()}`);
-        return;
-      }
-    } catch {
-      // connection refused or reset: retry
-    }
-    await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
-  }
-}
-
-function deliveryFor(channel: Exclude<ChannelName, 'amazon'>, order: DemoOrder): Delivery {
-  const eventId = randomBytes(8).toString('hex');
-  switch (channel) {
-    case 'shopify': return shopifyDelivery(order, secrets.SHOPIFY_WEBHOOK_SECRET, eventId);
-    case 'woocommerce': return woocommerceDelivery(order, secrets.WOOCOMMERCE_WEBHOOK_SECRET);
-    case 'website': return ownChannelDelivery('website', order, secrets.WEBSITE_WEBHOOK_SECRET, eventId);
-    case 'app': return ownChannelDelivery('app', order, secrets.APP_WEBHOOK_SECRET, eventId);
-    default: {
-      const never: never = channel;
-      return never;
-    }
+  const outcome = await sendWithRetry(() => base, delivery);
+  if (outcome.status === 'refused') {
+    rejectedByHub++;
+    console.error(`\n${delivery.path} refused: ${outcome.detail ?? outcome.lastStatus}`);
   }
 }
 
 const inFlight = new Set<Promise<void>>();
 const storeTimer = setInterval(() => {
   if (sent >= target) return;
-  const channel = pick(channelMix);
-  const order = nextOrder(channel);
+  const channel = generator.pick(channelMix);
+  const order = generator.next(channel);
   sent++;
   sentBy.set(channel, (sentBy.get(channel) ?? 0) + 1);
   if (channel === 'amazon') {
     if (marketplace) sentAt.set(marketplace.sell(order), Date.now()); // the hub's poller fetches it
     return;
   }
-  const delivery = deliveryFor(channel, order);
+  const delivery = deliveryFor(channel, order, secrets);
   const externalId = externalIdOf(channel, delivery);
   sentAt.set(externalId, Date.now());
   const deliveries = [deliver(delivery)];
@@ -238,12 +155,6 @@ const storeTimer = setInterval(() => {
   inFlight.add(work);
   void work.finally(() => inFlight.delete(work));
 }, 1000 / rate);
-
-/** The id the hub will know the order by (for the latency figures). */
-function externalIdOf(channel: ChannelName, delivery: Delivery): string {
-  const body = JSON.parse(delivery.body.replace(/"id": (\d{16,})/, '"id": "$1"')) as { id?: unknown; externalId?: unknown };
-  return String(channel === 'website' || channel === 'app' ? body.externalId : body.id);
-}
 
 // ── live progress ───────────────────────────────────────────────────────────────────
 // where the hub's automatic work ends: delivered (the customer may still act), completed or
@@ -264,7 +175,7 @@ async function progress(): Promise<{ settled: number; counts: Record<string, num
     `sent ${sent} (+${duplicatesSent} dup)`,
     `orders ${total}`,
     ...Object.entries(counts).sort().map(([k, v]) => `${k} ${v}`),
-    `to warehouses ${[...requestsByShipment.values()].reduce((a, b) => a + b, 0)}`,
+    `to warehouses ${requestsByShipment().reduce((a, b) => a + b, 0)}`,
     `${(total / seconds).toFixed(1)} orders/s`,
   ].join(' · ');
   process.stdout.write(process.stdout.isTTY ? `\r${line}\x1b[K` : `${line}\n`);
@@ -278,7 +189,7 @@ async function finish(code: number): Promise<never> {
   clearInterval(progressTimer);
   await Promise.allSettled([...inFlight]);
   await afterSales.close();
-  await wms.close().catch(() => {});
+  await warehouses.close();
   await marketplace?.close();
   await hub.stop();
   process.exit(code);
@@ -298,7 +209,7 @@ const progressTimer = setInterval(() => {
 
     stopping = true;
     process.stdout.write('\n');
-    const twice = [...requestsByShipment.values()].filter((n) => n > 1).length;
+    const twice = requestsByShipment().filter((n) => n > 1).length;
     const latencies = [...receivedAt].map(([id, at]) => at - (sentAt.get(id) ?? at)).sort((a, b) => a - b);
     const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
