@@ -68,6 +68,7 @@ import { returnLabelClientFor } from '../connectors/carriers/labels.ts';
 import { notificationSenders, notificationsStage, sendDueNotifications } from './stages/notifications.ts';
 import type { NotificationSender } from './notify/senders.ts';
 import { rememberingSends } from './notify/sent-marks.ts';
+import { referenceCache } from './stages/reference-cache.ts';
 import type { Channel as NotifyChannel } from './notify/preferences.ts';
 
 export type Role = 'api' | 'worker' | 'scheduler';
@@ -206,7 +207,7 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
   }
   const payments = new Map<string, PaymentConnector>(Object.entries(paymentConnectors));
   const carriers = new Map<string, CarrierConnector>(Object.entries(carrierConnectors));
-  const ctx: StageContext = { namespace: ns, config, channels, payments, carriers, now, newId };
+  const ctx: StageContext = { namespace: ns, config, channels, payments, carriers, now, newId, reference: referenceCache() };
 
   // a message the provider took is not sent again when its transaction is lost (sent-marks.ts)
   const senders = new Map([...notificationSenders(config, env.secrets)].map(([channel, sender]) => [channel, rememberingSends(sender, redis, ns)] as const));
@@ -273,7 +274,7 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
 
   const app = createApp({
     db, redis, broker, namespace: ns, config, channels, payments, carriers, secrets: env.secrets, adminToken: env.adminToken,
-    dedupe: createDeliveryDedupe(redis, ns), metrics, logger, now, newId, jobs,
+    dedupe: createDeliveryDedupe(redis, ns), metrics, logger, now, newId, jobs, ...(ctx.reference ? { reference: ctx.reference } : {}),
     flows: { topology, counters: flowCounters, probe: queueProbe },
   });
   let server: ServerType | undefined;

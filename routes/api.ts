@@ -290,6 +290,8 @@ export function apiRoutes(deps: { db: Db; logger: Logger; ctx: StageContext }): 
       await appendAudit(tx, { actor: actorOf(c), action: result.created ? 'product.create' : 'product.update', target: `product:${sku}`, detail: { ...body } });
       return result;
     });
+    // this process's stages see the change at once; others within the cache's few seconds
+    ctx.reference?.forget();
     return c.json(product, created ? 201 : 200);
   });
 

@@ -22,6 +22,7 @@ import { statusPageRoutes } from './status-page.tsx';
 import { apiAuthWithSessions, onBehalfOf, principalForToken } from './ui-session.ts';
 import { createRateLimits, rateLimitSettings } from './rate-limit.ts';
 import { apiResponseHeaders } from './api-headers.ts';
+import type { ReferenceCache } from '../core/stages/reference-cache.ts';
 
 export interface AppDeps extends WebhookDeps {
   redis: Redis;
@@ -31,6 +32,8 @@ export interface AppDeps extends WebhookDeps {
   jobs?: readonly Job[];
   /** what `GET /api/flows` reads: the topology, the Redis flow counters, the broker probe */
   flows?: FlowSources;
+  /** the stages' reference cache in this process, told when the API changes a product */
+  reference?: ReferenceCache;
 }
 
 /** The hub's HTTP surface: webhooks, the operator API and health. Tests call `app.request()`. */
@@ -54,7 +57,7 @@ export function createApp(deps: AppDeps): Hono {
   const apiLimit = tooLarge(1024 * 1024);
   app.use('/api/*', async (c, next) => (c.req.path.startsWith('/api/settlements/') ? next() : apiLimit(c as unknown as Parameters<typeof apiLimit>[0], next)));
   // The status page's forms cap their own bodies (16 KiB) and answer with a page, as a browser expects.
-  const ctx = { namespace: deps.namespace, config: deps.config, channels: deps.channels, payments: deps.payments, carriers: deps.carriers, now: deps.now, newId: deps.newId };
+  const ctx = { namespace: deps.namespace, config: deps.config, channels: deps.channels, payments: deps.payments, carriers: deps.carriers, now: deps.now, newId: deps.newId, ...(deps.reference ? { reference: deps.reference } : {}) };
   const apiAuth = bearerAuth({ adminToken: deps.adminToken, apiKeys: deps.config.apiKeys ?? [], logger: log });
   // Webhooks are not limited: platforms burst during sales and retry on a 429 anyway.
   const limits = createRateLimits({ redis: deps.redis, namespace: deps.namespace, settings: rateLimitSettings(deps.config.rateLimits), now: deps.now, logger: log });

@@ -1,7 +1,7 @@
 import { sopFor } from '../config/business.ts';
 import { HubError } from '../errors.ts';
 import type { Tx } from '../db/pool.ts';
-import { openException, resolveOrderExceptions } from '../db/sql/exceptions.ts';
+import { openException } from '../db/sql/exceptions.ts';
 import { releaseCredit } from '../db/sql/credit.ts';
 import { cancelPlannedShipments } from '../db/sql/shipments.ts';
 import { releaseReservations, reserveStock } from '../db/sql/inventory.ts';
@@ -43,7 +43,6 @@ export async function applyOrderChange(
     await cancelPlannedShipments(tx, record.id);
   }
   if (change.releaseCredit) await releaseCredit(tx, record.id);
-  if (change.resolves?.length) await resolveOrderExceptions(tx, record.id, change.resolves, change.timeline.reason ?? change.timeline.type);
   if (change.replaceOrder) await replaceOrderData(tx, record.id, change.replaceOrder);
   if (change.channelUpdatedAt) await setChannelUpdatedAt(tx, record.id, change.channelUpdatedAt);
   if (change.reserve && change.reserve.length > 0) {
@@ -59,7 +58,8 @@ export async function applyOrderChange(
     fulfillmentStatus: change.fulfillmentStatus ?? record.fulfillmentStatus,
     warehouse: change.warehouse ?? record.warehouse,
   };
-  await updateOrderState(tx, record.id, next);
+  // the exceptions whose cause went away are resolved by the same statement
+  await updateOrderState(tx, record.id, next, change.resolves?.length ? { types: change.resolves, note: change.timeline.reason ?? change.timeline.type } : undefined);
   await appendOrderEvent(tx, {
     orderId: record.id,
     type: change.timeline.type,

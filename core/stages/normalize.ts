@@ -1,9 +1,9 @@
 import { sopFor } from '../config/business.ts';
 import type { Tx } from '../db/pool.ts';
-import { openException, resolveExceptionsForRaw } from '../db/sql/exceptions.ts';
+import { openException } from '../db/sql/exceptions.ts';
 import { appendOrderEvent, insertOrder, lockOrderByExternalId, nextOrderSequence } from '../db/sql/orders.ts';
 import { enqueueMessages } from '../db/sql/outbox.ts';
-import { getRawDelivery, markRawDelivery, type StoredDelivery } from '../db/sql/raw.ts';
+import { getRawDelivery, markRawDelivery, markRawProcessed, type StoredDelivery } from '../db/sql/raw.ts';
 import { normalizeDelivery } from '../inbound.ts';
 import { ack, park } from '../messaging/decision.ts';
 import type { Handler } from '../messaging/consume.ts';
@@ -50,9 +50,8 @@ export function normalizeStage(ctx: StageContext): Handler {
       return ack('invalid payload kept with an exception');
     }
 
-    await markRawDelivery(tx, raw.id, 'processed');
     // A replayed delivery that now maps: the exception it raised is done with.
-    await resolveExceptionsForRaw(tx, raw.id, 'the delivery was processed');
+    await markRawProcessed(tx, raw.id, 'the delivery was processed');
     const snapshot: ChannelSnapshot = { order: result.order, intent: result.intent, updatedAt: result.updatedAt, cancelReason: result.cancelReason };
     const existing = await lockOrderByExternalId(tx, result.order.channel, result.order.externalId);
     if (existing) {

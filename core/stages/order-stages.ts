@@ -1,6 +1,6 @@
 import { customerKey, holdCredit, previousOrderCount, storeCreditOf } from '../db/sql/credit.ts';
 import type { Tx } from '../db/pool.ts';
-import { availableStock, categoriesOf, heldReservations, listWarehouseFacts, weightsOf } from '../db/sql/inventory.ts';
+import { availableStock, heldReservations } from '../db/sql/inventory.ts';
 import { lockOrder } from '../db/sql/orders.ts';
 import { waivedRulesFor } from '../db/sql/exception-desk.ts';
 import { markShipmentsRequested, planShipments, requestsSince, shipmentsOf } from '../db/sql/shipments.ts';
@@ -16,6 +16,7 @@ import { validateOrder, validationChange } from '../pipeline/validate.ts';
 import type { WarehouseFacts } from '../pipeline/warehouses.ts';
 import { applyOrderChange } from './apply.ts';
 import type { StageContext } from './context.ts';
+import { uncachedReference } from './reference-cache.ts';
 import { stockChanged } from './stock.ts';
 
 /**
@@ -31,6 +32,7 @@ async function lockOrderOf(event: CloudEvent, tx: Tx): Promise<OrderRecord | Dec
 const isDecision = (value: OrderRecord | Decision): value is Decision => 'kind' in value;
 const skusOf = (record: OrderRecord) => [...new Set(record.order.lines.map((l) => l.sku))];
 const channelOf = (ctx: StageContext, record: OrderRecord) => ctx.config.channels.find((c) => c.code === record.channel);
+const referenceOf = (ctx: StageContext) => ctx.reference ?? uncachedReference;
 
 /**
  * Stage `validate`: the configured rules (identity and block lists, store credit, address
@@ -45,8 +47,8 @@ export function validateStage(ctx: StageContext): Handler {
     const skus = skusOf(record);
     const key = customerKey(record.order.customer.email);
     const verdict = validateOrder(record.order, {
-      categories: await categoriesOf(tx, skus),
-      warehouses: await listWarehouseFacts(tx),
+      categories: await referenceOf(ctx).categories(tx, skus),
+      warehouses: await referenceOf(ctx).warehouses(tx),
       available: await availableStock(tx, skus, false),
       customer: {
         previousOrders: await previousOrderCount(tx, record.order.customer.email, record.id),
@@ -71,12 +73,12 @@ export function validateStage(ctx: StageContext): Handler {
 
 /** Today's fulfilment requests per warehouse, each counted from its own local midnight. */
 async function usedToday(tx: Tx, warehouses: readonly WarehouseFacts[], now: Date): Promise<Map<string, number>> {
-  const used = new Map<string, number>();
+  const since = new Map<string, Date>();
   for (const w of warehouses) {
-    const since = startOfLocalDay(now, w.timeZone) ?? startOfLocalDay(now);
-    if (since) used.set(w.code, (await requestsSince(tx, since)).get(w.code) ?? 0);
+    const midnight = startOfLocalDay(now, w.timeZone) ?? startOfLocalDay(now);
+    if (midnight) since.set(w.code, midnight);
   }
-  return used;
+  return requestsSince(tx, since);
 }
 
 /**
@@ -101,12 +103,12 @@ export function allocateStage(ctx: StageContext): Handler {
     const skus = skusOf(record);
     // a warehouse that refused this order is not asked again
     const excluded = Array.isArray(event.data.excludeWarehouses) ? event.data.excludeWarehouses as string[] : [];
-    const warehouses = (await listWarehouseFacts(tx)).filter((w) => !excluded.includes(w.code));
+    const warehouses = (await referenceOf(ctx).warehouses(tx)).filter((w) => !excluded.includes(w.code));
     // Read what needs no lock first: the stock rows locked below stay locked until commit,
     // and every round trip after that lock holds up the next order for the same SKU.
-    const categories = await categoriesOf(tx, skus);
+    const categories = await referenceOf(ctx).categories(tx, skus);
     const used = await usedToday(tx, warehouses, now);
-    const weights = await weightsOf(tx, skus);
+    const weights = await referenceOf(ctx).weights(tx, skus);
     const available = await availableStock(tx, skus, true);
     // Re-allocating: the order's own reservations count as available to it again.
     const held = override ? await heldReservations(tx, record.id) : [];
@@ -162,8 +164,8 @@ export function releaseStage(ctx: StageContext): Handler {
     if (record.paymentStatus !== 'paid') return ack('waiting for payment');
     const now = ctx.now();
     const held = await heldReservations(tx, record.id);
-    const warehouses = await listWarehouseFacts(tx);
-    const weights = await weightsOf(tx, skusOf(record));
+    const warehouses = await referenceOf(ctx).warehouses(tx);
+    const weights = await referenceOf(ctx).weights(tx, skusOf(record));
     const shipments = (await shipmentsOf(tx, record.id, 'planned')).map((s) => {
       const fresh = planDelivery(s, address, {
         carriers: ctx.config.carriers, warehouse: warehouses.find((w) => w.code === s.warehouse) ?? {},

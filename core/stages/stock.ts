@@ -1,7 +1,7 @@
 import { sopFor } from '../config/business.ts';
 import type { Tx } from '../db/pool.ts';
 import { openException, resolveExceptionByMessageId } from '../db/sql/exceptions.ts';
-import { adjustOnHand, backordersWanting, stockLevel, totalAvailable } from '../db/sql/inventory.ts';
+import { adjustOnHand, backordersWanting, stockLevel, stockLevelResolvingAlert, totalAvailable } from '../db/sql/inventory.ts';
 import { lockOrder } from '../db/sql/orders.ts';
 import { enqueueMessages, type OutboxMessage } from '../db/sql/outbox.ts';
 import { productExists, warehouseExists } from '../db/sql/reference.ts';
@@ -57,13 +57,15 @@ export async function applyLowStockAlert(
  * (`applyLowStockAlert`).
  */
 export async function stockChanged(tx: Tx, ctx: StageContext, warehouse: string, sku: string, availableBefore: number | null): Promise<void> {
-  const level = await stockLevel(tx, warehouse, sku);
+  const threshold = lowStockThreshold(ctx.config.inventory, sku);
+  // above the threshold, the read itself resolves the alert (what applyLowStockAlert does)
+  const level = await stockLevelResolvingAlert(tx, warehouse, sku, { id: lowStockAlertId(warehouse, sku), threshold });
   if (!level) return;
   const messages: OutboxMessage[] = [];
   if (availableBefore !== null && level.available > availableBefore) {
     messages.push(stockMessage(ctx, 'inventory.replenished', { warehouse, sku, available: level.available }));
   }
-  messages.push(...(await applyLowStockAlert(tx, ctx, warehouse, sku, level)).messages);
+  if (level.available <= threshold) messages.push(...(await applyLowStockAlert(tx, ctx, warehouse, sku, level)).messages);
   await enqueueMessages(tx, messages);
 }
 

@@ -51,21 +51,8 @@ export async function listExceptions(db: Queryable, f: { status?: string | undef
   return rows;
 }
 
-/** Resolves the open exceptions a raw delivery raised, once it has been processed after all. */
-export async function resolveExceptionsForRaw(db: Queryable, rawId: number, note: string): Promise<number> {
-  const { rowCount } = await db.query(
-    `UPDATE exceptions SET status = 'resolved', resolved_at = now(), details = details || jsonb_build_object('resolution', $2::text)
-      WHERE raw_id = $1 AND status = 'open'`, [rawId, note]);
-  return rowCount ?? 0;
-}
-
-/** Resolves an order's open exceptions of the given types (the cause went away). */
-export async function resolveOrderExceptions(db: Queryable, orderId: string, types: readonly string[], note: string): Promise<number> {
-  const { rowCount } = await db.query(
-    `UPDATE exceptions SET status = 'resolved', resolved_at = now(), details = details || jsonb_build_object('resolution', $3::text)
-      WHERE order_id = $1 AND type = ANY($2::text[]) AND status = 'open'`, [orderId, types, note]);
-  return rowCount ?? 0;
-}
+// A raw delivery's exceptions are resolved as it is marked processed (raw.ts markRawProcessed),
+// an order's as its state changes (orders.ts updateOrderState): no round trip of their own.
 
 /** Resolves the open exception of a type with this message id (its cause went away); returns how many (0 or 1). */
 export async function resolveExceptionByMessageId(db: Queryable, type: string, messageId: string, note: string): Promise<number> {

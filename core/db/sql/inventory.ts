@@ -144,6 +144,25 @@ export async function stockLevel(db: Queryable, warehouse: string, sku: string):
   return rows[0];
 }
 
+/**
+ * `stockLevel`, and in the same statement the SKU's open low-stock alert in that warehouse
+ * (`alertId`) resolved when the level is above `threshold`: allocation reads the level of
+ * every SKU it reserved, and an alert to resolve is rare, so it costs no round trip of its own.
+ */
+export async function stockLevelResolvingAlert(
+  db: Queryable, warehouse: string, sku: string, alert: { id: string; threshold: number },
+): Promise<{ onHand: number; reserved: number; available: number } | undefined> {
+  const { rows } = await db.query<{ onHand: number; reserved: number; available: number }>(
+    `WITH level AS (SELECT on_hand, reserved, on_hand - reserved AS available FROM inventory WHERE warehouse = $1 AND sku = $2),
+          resolved AS (
+            UPDATE exceptions SET status = 'resolved', resolved_at = now(),
+                   details = details || jsonb_build_object('resolution', format('%s available, above the threshold of %s', level.available, $4::numeric))
+              FROM level
+             WHERE type = 'low_stock' AND message_id = $3 AND status = 'open' AND level.available > $4::numeric)
+     SELECT on_hand AS "onHand", reserved, available FROM level`, [warehouse, sku, alert.id, alert.threshold]);
+  return rows[0];
+}
+
 /** Total available of a SKU across all warehouses. */
 export async function totalAvailable(db: Queryable, sku: string): Promise<number> {
   const { rows } = await db.query<{ n: number | null }>('SELECT sum(on_hand - reserved)::int AS n FROM inventory WHERE sku = $1', [sku]);

@@ -77,15 +77,30 @@ export async function lockOrder(tx: Queryable, id: string): Promise<OrderRecord 
   return rows[0];
 }
 
+/**
+ * Sets an order's state; with `resolve`, also resolves its open exceptions of those types
+ * (the cause went away) in the same statement: one round trip instead of two, on a path
+ * every order takes and where there is usually nothing to resolve.
+ */
 export async function updateOrderState(
   tx: Queryable,
   id: string,
   state: { status: OrderStatus; paymentStatus: PaymentStatus; fulfillmentStatus: FulfillmentStatus; warehouse: string | null },
+  resolve?: { types: readonly string[]; note: string },
 ): Promise<void> {
+  const update = `UPDATE orders SET status_changed_at = CASE WHEN status = $2 THEN status_changed_at ELSE now() END,
+                       status = $2, payment_status = $3, fulfillment_status = $4, warehouse = $5, updated_at = now() WHERE id = $1`;
+  const values: unknown[] = [id, state.status, state.paymentStatus, state.fulfillmentStatus, state.warehouse];
+  if (!resolve || resolve.types.length === 0) {
+    await tx.query(update, values);
+    return;
+  }
   await tx.query(
-    `UPDATE orders SET status_changed_at = CASE WHEN status = $2 THEN status_changed_at ELSE now() END,
-                       status = $2, payment_status = $3, fulfillment_status = $4, warehouse = $5, updated_at = now() WHERE id = $1`,
-    [id, state.status, state.paymentStatus, state.fulfillmentStatus, state.warehouse],
+    `WITH resolved AS (
+       UPDATE exceptions SET status = 'resolved', resolved_at = now(), details = details || jsonb_build_object('resolution', $7::text)
+        WHERE order_id = $1 AND type = ANY($6::text[]) AND status = 'open')
+     ${update}`,
+    [...values, resolve.types, resolve.note],
   );
 }
 

@@ -46,6 +46,19 @@ export async function markRawDelivery(db: Queryable, id: number, status: RawStat
     [id, status, problems ? jsonb(problems) : null]);
 }
 
+/**
+ * Marks a stored delivery processed and resolves the open exceptions it raised (a replay
+ * that maps now), in one statement: every delivery takes this path, and almost none has an
+ * exception to resolve, so a separate round trip for it would nearly always find nothing.
+ */
+export async function markRawProcessed(db: Queryable, id: number, note: string): Promise<void> {
+  await db.query(
+    `WITH resolved AS (
+       UPDATE exceptions SET status = 'resolved', resolved_at = now(), details = details || jsonb_build_object('resolution', $2::text)
+        WHERE raw_id = $1 AND status = 'open')
+     UPDATE raw_inbound SET status = 'processed', processed_at = now() WHERE id = $1`, [id, note]);
+}
+
 export interface RawSummary {
   id: number; source: string; kind: string; topic: string; status: RawStatus; problems: unknown;
   receivedAt: Date; processedAt: Date | null; replays: number; replayedAt: Date | null; bytes: number;

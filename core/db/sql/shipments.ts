@@ -47,9 +47,16 @@ export async function cancelPlannedShipments(tx: Queryable, orderId: string): Pr
   await tx.query(`UPDATE shipments SET status = 'cancelled' WHERE order_id = $1 AND status = 'planned'`, [orderId]);
 }
 
-/** Fulfilment requests each warehouse has taken since `since` (its capacity for the day). */
-export async function requestsSince(db: Queryable, since: Date): Promise<Map<string, number>> {
+/**
+ * Fulfilment requests each warehouse has taken since its own `since` (its capacity for the
+ * day: warehouses count from their local midnight), all in one round trip; each count is a
+ * range of shipments_requested_day_idx.
+ */
+export async function requestsSince(db: Queryable, since: ReadonlyMap<string, Date>): Promise<Map<string, number>> {
+  if (since.size === 0) return new Map();
   const { rows } = await db.query<{ warehouse: string; n: number }>(
-    `SELECT warehouse, count(*)::int AS n FROM shipments WHERE status = 'requested' AND requested_at >= $1 GROUP BY warehouse`, [since]);
+    `SELECT w.code AS warehouse,
+            (SELECT count(*)::int FROM shipments s WHERE s.status = 'requested' AND s.warehouse = w.code AND s.requested_at >= w.since) AS n
+       FROM unnest($1::text[], $2::timestamptz[]) AS w(code, since)`, [[...since.keys()], [...since.values()]]);
   return new Map(rows.map((r) => [r.warehouse, r.n]));
 }

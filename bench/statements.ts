@@ -1,0 +1,172 @@
+/**
+ * `npx tsx bench/statements.ts [--orders N] [--warm-up N] [--verbose]`: the hub's Postgres
+ * round trips per order, a figure the machine's load does not move. A counter on
+ * `pg.Client.prototype.query` in this process; an in-process hub (api + worker roles, the
+ * bench's config, a namespace of its own, removed at the end) takes signed Shopify orders
+ * one at a time, each waited for at the warehouse queue and until the hub is idle, so every
+ * message is its own relay pass — the low-rate case, the worst for round trips. Prints
+ * statements and transactions per order, per stage (the transaction's inbox consumer, the
+ * relay, the webhook) and, with --verbose, per SQL function. The relay's idle polls (a
+ * claim that found nothing) are counted apart: their number depends on time, not orders.
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import amqp from 'amqplib';
+import pg from 'pg';
+import { startHub } from '../core/hub.ts';
+import { readEnv } from '../core/config/env.ts';
+import { createLogger } from '../core/logger.ts';
+import { names } from '../core/messaging/topology.ts';
+import { removeNamespace } from '../test/support/env.ts';
+import { benchConfig, benchWarehouses } from './config.ts';
+import { orderIds, shopifyWebhook } from './orders.ts';
+import { startWarehouseSink } from './warehouse-sink.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    orders: { type: 'string', default: '20' },
+    'warm-up': { type: 'string', default: '3' },
+    verbose: { type: 'boolean', default: false },
+  },
+});
+const orders = Number(args.orders);
+const warmUp = Number(args['warm-up']);
+
+interface Statement { fn: string; text: string; rows?: number; consumer?: string }
+
+/** Where a statement came from: the first frame in the hub's code that is not the pool. */
+function callerOf(stack: string): string {
+  for (const line of stack.split('\n').slice(2)) {
+    const m = /at (?:async )?(?:(\S+) \()?(?:file:\/\/)?[^()]*?\/(core\/[^():]+):\d+/.exec(line);
+    if (m && m[2] !== 'core/db/pool.ts') return `${m[2]}${m[1] ? ` ${m[1]}` : ''}`;
+  }
+  return '(outside core)';
+}
+
+const ignored = new WeakSet<pg.Client>();
+const counts = { statements: 0, transactions: 0, idlePolls: 0 };
+const byStage = new Map<string, { statements: number; transactions: number }>();
+const byFn = new Map<string, number>();
+const open = new WeakMap<pg.Client, Statement[]>();
+let counting = false;
+
+function settle(stage: string, statements: readonly Statement[], transaction: boolean): void {
+  if (!counting) return;
+  const s = byStage.get(stage) ?? { statements: 0, transactions: 0 };
+  s.statements += statements.length;
+  if (transaction) s.transactions += 1;
+  byStage.set(stage, s);
+  counts.statements += statements.length;
+  if (transaction) counts.transactions += 1;
+  for (const st of statements) byFn.set(st.fn, (byFn.get(st.fn) ?? 0) + 1);
+}
+
+function stageOf(statements: readonly Statement[]): string {
+  const inbox = statements.find((s) => s.consumer);
+  if (inbox?.consumer) return inbox.consumer.replace(/^[^.]*\./, '');
+  if (statements.some((s) => s.fn.includes('takePendingMessages'))) return 'relay';
+  return statements.find((s) => !/^(BEGIN|COMMIT|ROLLBACK)/i.test(s.text))?.fn ?? '(empty)';
+}
+
+// eslint-disable-next-line @typescript-eslint/unbound-method -- kept to be called with each client as `this`
+const original = pg.Client.prototype.query;
+// The counter wraps every query of every client in this process, except its own.
+pg.Client.prototype.query = function counted(this: pg.Client, ...callArgs: unknown[]) {
+  if (ignored.has(this)) return (original as (...a: unknown[]) => unknown).apply(this, callArgs);
+  const config = callArgs[0] as string | { text?: string; values?: unknown[] };
+  const text = typeof config === 'string' ? config : config?.text ?? '';
+  const values = (Array.isArray(callArgs[1]) ? callArgs[1] : typeof config === 'object' ? config?.values : undefined) as unknown[] | undefined;
+  const statement: Statement = { fn: callerOf(new Error().stack ?? ''), text: text.trim().replace(/\s+/g, ' ').slice(0, 80) };
+  if (/^INSERT INTO inbox/i.test(statement.text) && typeof values?.[0] === 'string') statement.consumer = values[0];
+  const verb = statement.text.split(' ')[0]?.toUpperCase();
+  if (verb === 'BEGIN') open.set(this, [statement]);
+  else if (open.has(this)) open.get(this)!.push(statement);
+  if (verb === 'COMMIT' || verb === 'ROLLBACK') {
+    const tx = open.get(this) ?? [statement];
+    open.delete(this);
+    const claim = tx.find((s) => s.fn.includes('takePendingMessages'));
+    if (tx.length === 3 && claim && claim.rows === 0) {
+      if (counting) counts.idlePolls += 1;
+    } else settle(stageOf(tx), tx, true);
+  } else if (!open.has(this)) settle(statement.fn, [statement], false);
+  // note the row count of a relay claim, so an idle poll can be told from a pass that sent
+  const last = callArgs[callArgs.length - 1];
+  if (typeof last === 'function') {
+    callArgs[callArgs.length - 1] = (error: unknown, result: pg.QueryResult | undefined) => {
+      statement.rows = result?.rowCount ?? 0;
+      (last as (e: unknown, r: unknown) => void)(error, result);
+    };
+    return (original as (...a: unknown[]) => unknown).apply(this, callArgs);
+  }
+  const result = (original as (...a: unknown[]) => unknown).apply(this, callArgs);
+  if (result instanceof Promise) {
+    return result.then((r: pg.QueryResult) => {
+      statement.rows = r?.rowCount ?? 0;
+      return r;
+    });
+  }
+  return result;
+} as typeof pg.Client.prototype.query;
+
+const namespace = `bench_${randomBytes(4).toString('hex')}`;
+const secret = randomBytes(16).toString('hex');
+const env = readEnv({ ...process.env, HUB_NAMESPACE: namespace, SHOPIFY_WEBHOOK_SECRET: secret, HUB_ADMIN_TOKEN: randomBytes(16).toString('hex'), PORT: '0', LOG_LEVEL: 'warn' });
+const hub = await startHub(env, { roles: ['api', 'worker'], port: 0, logger: createLogger({ level: 'warn' }), config: benchConfig() });
+const probe = new pg.Client({ connectionString: env.databaseUrl, options: `-c search_path=${namespace}` });
+ignored.add(probe);
+await probe.connect();
+const amqpConnection = await amqp.connect(env.amqpUrl);
+const channel = await amqpConnection.createChannel();
+const sink = await startWarehouseSink(env.amqpUrl, benchWarehouses.map((code) => names(namespace).warehouse(code)));
+
+/** Until the outbox is published and every stage queue empty, three looks in a row. */
+async function idle(): Promise<void> {
+  for (let quiet = 0; quiet < 3;) {
+    const { rows } = await probe.query<{ n: string }>('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL');
+    let busy = Number(rows[0]?.n ?? 0) > 0;
+    for (const q of hub.topology.queues.filter((q) => q.name.includes('.stage.'))) {
+      if ((await channel.checkQueue(q.name)).messageCount > 0) busy = true;
+    }
+    quiet = busy ? 0 : quiet + 1;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const nextId = orderIds();
+async function placeOrder(): Promise<void> {
+  const webhook = shopifyWebhook(nextId(), secret);
+  const response = await hub.app.request('/webhooks/orders/shopify', { method: 'POST', body: webhook.body, headers: webhook.headers });
+  if (response.status !== 200) throw new Error(`webhook answered ${response.status}: ${await response.text()}`);
+  const arrived = await sink.until((a) => a.some((x) => x.externalId === webhook.externalId), 30_000);
+  if (!arrived) throw new Error(`order ${webhook.externalId} did not reach the warehouse`);
+  await idle();
+}
+
+let exitCode = 0;
+try {
+  for (let i = 0; i < warmUp; i++) await placeOrder();
+  counting = true;
+  for (let i = 0; i < orders; i++) await placeOrder();
+  counting = false;
+  const per = (n: number) => (n / orders).toFixed(2);
+  process.stdout.write(`${orders} orders, one at a time: ${per(counts.statements)} statements, ${per(counts.transactions)} transactions per order (+ ${counts.idlePolls} idle relay polls in all, not counted)\n\n`);
+  process.stdout.write('stage                     statements/order  transactions/order\n');
+  for (const [stage, s] of [...byStage].sort((a, b) => b[1].statements - a[1].statements)) {
+    process.stdout.write(`${stage.padEnd(26)}${per(s.statements).padStart(16)}${per(s.transactions).padStart(20)}\n`);
+  }
+  if (args.verbose) {
+    process.stdout.write('\nper SQL function (statements/order)\n');
+    for (const [fn, n] of [...byFn].sort((a, b) => b[1] - a[1])) process.stdout.write(`${per(n).padStart(7)}  ${fn}\n`);
+  }
+  process.stdout.write(`${JSON.stringify({ orders, statements_per_order: Number(per(counts.statements)), transactions_per_order: Number(per(counts.transactions)) })}\n`);
+} catch (error) {
+  process.stderr.write(`statements: ${(error as Error).message}\n`);
+  exitCode = 2;
+} finally {
+  await sink.close();
+  await amqpConnection.close().catch(() => {});
+  await probe.end().catch(() => {});
+  await hub.stop();
+  await removeNamespace(env, hub.topology);
+}
+process.exit(exitCode);
