@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux). */
 const ticksPerSecond = 100;
@@ -59,5 +59,45 @@ export function watchProcesses(pids: () => readonly number[], everyMs = 500) {
     stop() {
       clearInterval(timer);
     },
+  };
+}
+
+/** The processes that share the machine with the hub, by their command name in /proc. */
+const serviceNames: Record<string, string> = { postgres: 'postgres', 'beam.smp': 'rabbitmq', 'redis-server': 'redis' };
+
+export interface CpuSnapshot { at: number; machineBusySeconds: number; byService: Record<string, number> }
+
+/**
+ * CPU time used so far by the whole machine (all cores, from /proc/stat) and by each
+ * service (every Postgres backend, the RabbitMQ VM, Redis). Two snapshots tell where a
+ * step's CPU went — whether the hub, its database or its broker ran out first.
+ */
+export function cpuSnapshot(): CpuSnapshot {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal: busy is all but idle and iowait
+  const busyTicks = cpu.reduce((s, v) => s + v, 0) - (cpu[3] ?? 0) - (cpu[4] ?? 0);
+  const byService: Record<string, number> = { postgres: 0, rabbitmq: 0, redis: 0 };
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const service = serviceNames[stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))];
+      if (!service) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      byService[service]! += (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+    } catch {
+      // the process ended between listing and reading
+    }
+  }
+  return { at: performance.now(), machineBusySeconds: busyTicks / ticksPerSecond, byService };
+}
+
+/** CPU % of one core per service, and of the whole machine, between two snapshots. */
+export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot): Record<string, number> {
+  const seconds = Math.max(0.001, (b.at - a.at) / 1000);
+  const pct = (used: number) => Math.round((used / seconds) * 1000) / 10;
+  return {
+    machine: pct(b.machineBusySeconds - a.machineBusySeconds),
+    ...Object.fromEntries(Object.keys(b.byService).map((k) => [k, pct((b.byService[k] ?? 0) - (a.byService[k] ?? 0))])),
   };
 }

@@ -25,7 +25,7 @@ import { freePort, migrateHub, spawnHub, stopHub, waitReady, type HubProcess } f
 import { keepAliveAgent, sendOpenLoop, type SendResult } from './load.ts';
 import { measureBrokerLimit } from './broker-limit.ts';
 import { orderIds, shopifyWebhook } from './orders.ts';
-import { watchProcesses } from './process-stats.ts';
+import { cpuBetween, cpuSnapshot, watchProcesses } from './process-stats.ts';
 import { percentile, round } from './stats.ts';
 import { throughputChart } from './chart.ts';
 import { startWarehouseSink } from './warehouse-sink.ts';
@@ -54,6 +54,8 @@ export interface StepResult {
   timedOut: boolean;
   /** per hub process (by name): CPU % of one core and peak RSS during the step */
   byProcess: Record<string, { cpuPct: number; rssMb: number }>;
+  /** CPU % of one core during the step: the whole machine, Postgres, RabbitMQ, Redis */
+  machine: Record<string, number>;
 }
 
 const { values: args } = parseArgs({
@@ -138,6 +140,7 @@ async function main(): Promise<number> {
 
   async function step(phase: StepResult['phase'], rate: number, seconds: number, drainTimeoutMs: number): Promise<StepResult> {
     const from = performance.now();
+    const cpuFrom = cpuSnapshot();
     const run = await sendOpenLoop({
       baseUrl, path: '/webhooks/orders/shopify', rate, seconds, maxInFlight: 256, agent,
       next: () => shopifyWebhook(nextId(), secret, args['hot-sku'] ? [benchSkus[0]] : benchSkus),
@@ -155,6 +158,7 @@ async function main(): Promise<number> {
       return true;
     }, drainTimeoutMs);
     const to = performance.now();
+    const machine = cpuBetween(cpuFrom, cpuSnapshot());
     const latencies = ok.flatMap((s: SendResult) => {
       const at = arrivedAt.get(s.externalId);
       return at === undefined ? [] : [at - s.sentAt];
@@ -174,6 +178,7 @@ async function main(): Promise<number> {
         const w = p.child.pid === undefined ? undefined : window.get(p.child.pid);
         return w ? [[p.name, { cpuPct: round(w.cpuPct), rssMb: round(w.rssMaxMb) }]] : [];
       })),
+      machine,
     };
   }
 
@@ -281,10 +286,10 @@ function sumMetric(text: string, name: string): number | undefined {
   return lines.reduce((s, l) => s + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
-const header = 'phase  offered/s  sent  shed  rejected  arrived  achieved/s    p50 ms    p90 ms    p99 ms   cpu %   rss MB';
+const header = 'phase  offered/s  sent  shed  rejected  arrived  achieved/s    p50 ms    p90 ms    p99 ms   cpu %   rss MB   machine %   pg %  rabbit %';
 function row(s: StepResult): string {
   const f = (v: number, w: number, d = 0) => (Number.isFinite(v) ? v.toFixed(d) : '-').padStart(w);
-  return `${s.phase.padEnd(5)}  ${f(s.offered, 9)}  ${f(s.sent, 4)}  ${f(s.shed, 4)}  ${f(s.rejected, 8)}  ${f(s.arrived, 7)}  ${f(s.achieved, 10, 1)}  ${f(s.p50Ms, 8)}  ${f(s.p90Ms, 8)}  ${f(s.p99Ms, 8)}  ${f(s.cpuPct, 6)}  ${f(s.rssMb, 7)}${s.timedOut ? '  (drain timed out)' : ''}`;
+  return `${s.phase.padEnd(5)}  ${f(s.offered, 9)}  ${f(s.sent, 4)}  ${f(s.shed, 4)}  ${f(s.rejected, 8)}  ${f(s.arrived, 7)}  ${f(s.achieved, 10, 1)}  ${f(s.p50Ms, 8)}  ${f(s.p90Ms, 8)}  ${f(s.p99Ms, 8)}  ${f(s.cpuPct, 6)}  ${f(s.rssMb, 7)}  ${f(s.machine.machine ?? NaN, 10)}  ${f(s.machine.postgres ?? NaN, 5)}  ${f(s.machine.rabbitmq ?? NaN, 8)}${s.timedOut ? '  (drain timed out)' : ''}`;
 }
 
 function printTable(steps: readonly StepResult[], summary: Record<string, number>): void {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 
 export type Db = pg.Pool;
@@ -24,22 +25,69 @@ export function createPool(databaseUrl: string, namespace: string, max = 10): Db
   // Nor a connection dropped while checked out between queries (inside a transaction that
   // waits on the broker, say): pg emits that on the client, where nobody listens, and an
   // unhandled 'error' ends the process. The transaction's next query fails instead.
-  pool.on('connect', (client) => client.on('error', () => {}));
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+    preparing(client);
+  });
   return pool;
+}
+
+// Names of the statements seen so far, by their text. The hub's statements are a fixed
+// set written in the code (values always travel as parameters), so this stays small; the
+// cap guards against a caller that builds SQL text from data.
+const statementNames = new Map<string, string>();
+const maxStatements = 2_000;
+
+function nameOf(text: string): string | undefined {
+  let name = statementNames.get(text);
+  if (name === undefined && statementNames.size < maxStatements) {
+    name = `hub_${createHash('sha1').update(text).digest('base64url').slice(0, 22)}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
+/**
+ * Makes every parameterised query of this connection a named prepared statement: Postgres
+ * parses and plans it once per connection instead of on every call — most of its CPU per
+ * order went to parsing and planning the same few dozen short statements. Queries without
+ * parameters (BEGIN, COMMIT, migrations, multi-statement scripts) are sent as they are.
+ */
+function preparing(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  client.query = ((...args: unknown[]) => {
+    const [text, values, callback] = args;
+    const name = typeof text === 'string' && Array.isArray(values) && args.length <= 3 ? nameOf(text) : undefined;
+    if (!name) return query(...args);
+    // the pool's own `query` passes a callback; a transaction's client awaits the promise
+    return typeof callback === 'function' ? query({ name, text, values }, callback) : query({ name, text, values });
+  }) as typeof client.query;
+}
+
+/**
+ * A prepared statement whose result columns changed under it (a migration applied by a
+ * newer process while this one runs) fails on its connection until that connection goes:
+ * such a connection is closed rather than returned to the pool, so the retry prepares the
+ * statement afresh.
+ */
+function isStalePlan(error: unknown): boolean {
+  return error instanceof Error && (error as { code?: string }).code === '0A000' && /cached plan must not change result type/.test(error.message);
 }
 
 /** Runs `work` in one transaction: commit on return, rollback on throw. */
 export async function withTransaction<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
   const client = await db.connect();
+  let failure: unknown;
   try {
     await client.query('BEGIN');
     const result = await work(client);
     await client.query('COMMIT');
     return result;
   } catch (error) {
+    failure = error;
     await client.query('ROLLBACK').catch(() => {});
     throw error;
   } finally {
-    client.release();
+    client.release(isStalePlan(failure) ? (failure as Error) : undefined);
   }
 }
