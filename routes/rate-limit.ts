@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Redis } from 'ioredis';
@@ -45,6 +46,21 @@ export function clientAddress(peer: string, forwardedFor: string | undefined, tr
     if (!trusted.has(client)) return client;
   }
   return client;
+}
+
+/**
+ * The budget an address spends: an IPv4 address its own, an IPv6 address its /64. A single
+ * customer line or server is routinely given a whole /64, so counting each IPv6 address
+ * apart would let one client rotate through 2^64 fresh budgets.
+ */
+export function addressBucket(address: string): string {
+  if (!isIPv6(address)) return address;
+  const [head = '', tail] = address.split('::');
+  const groups = (part: string | undefined) => (part ? part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : []);
+  const left = groups(head);
+  const right = groups(tail);
+  const full = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return `${full.slice(0, 4).map((g) => Number.parseInt(g, 16).toString(16)).join(':')}::/64`;
 }
 
 /** The socket's peer; undefined for a request made in-process (`app.request`), which has no client to limit. */
@@ -133,7 +149,7 @@ export function createRateLimits(deps: RateLimitDeps) {
   };
   const addressOf = (c: Context): string | undefined => {
     const peer = socketPeer(c);
-    return peer === undefined ? undefined : clientAddress(peer, c.req.header('x-forwarded-for'), trusted);
+    return peer === undefined ? undefined : addressBucket(clientAddress(peer, c.req.header('x-forwarded-for'), trusted));
   };
   /** Counts `bucket`; a refusal as a response, otherwise undefined (and the verdict noted). */
   const spend = async (c: Context, limit: LimitName, bucket: string, perWindow: number): Promise<Response | undefined> => {

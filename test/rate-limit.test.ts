@@ -9,7 +9,7 @@ import { defaultConfigPath } from '../core/config/env.ts';
 import { loadConfig, parseConfig } from '../core/config/business.ts';
 import { startHub, type Hub } from '../core/hub.ts';
 import { verdictFor, windowAt } from '../core/redis/rate-limit.ts';
-import { clientAddress } from '../routes/rate-limit.ts';
+import { addressBucket, clientAddress } from '../routes/rate-limit.ts';
 import type { HubConfig } from '../schemas/config.ts';
 import { quietLogger, removeNamespace, testEnv, testNamespace } from './support/env.ts';
 
@@ -247,5 +247,31 @@ describe('the window maths', () => {
       if (trusted.has(answer)) expect([peer, ...hops].every((h) => trusted.has(h))).toBe(true);
     }));
     expect(clientAddress('::ffff:10.0.0.1', '203.0.113.5, 10.0.0.2', new Set(['10.0.0.1', '10.0.0.2']))).toBe('203.0.113.5');
+  });
+
+  it('counts an IPv6 client by its /64, however it writes the address, and an IPv4 client by its address', () => {
+    const group = fc.integer({ min: 0, max: 0xffff });
+    const ipv6 = fc.array(group, { minLength: 8, maxLength: 8 });
+    // any two addresses of one /64, each written out in full or with its longest zero run as `::`
+    const written = (groups: number[], compress: boolean) => {
+      const hex = groups.map((g) => g.toString(16));
+      if (!compress) return hex.join(':');
+      let best = { at: -1, length: 0 };
+      for (let i = 0; i < 8; i++) {
+        let n = 0;
+        while (i + n < 8 && groups[i + n] === 0) n++;
+        if (n > best.length) best = { at: i, length: n };
+      }
+      return best.length < 2 ? hex.join(':') : `${hex.slice(0, best.at).join(':')}::${hex.slice(best.at + best.length).join(':')}`;
+    };
+    fc.assert(fc.property(ipv6, fc.array(group, { minLength: 4, maxLength: 4 }), fc.boolean(), fc.boolean(), (a, otherHost, compressA, compressB) => {
+      const b = [...a.slice(0, 4), ...otherHost];
+      expect(addressBucket(written(a, compressA))).toBe(addressBucket(written(b, compressB)));
+      expect(addressBucket(written(a, compressA))).toBe(`${a.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`);
+    }));
+    expect(addressBucket('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(addressBucket('::1')).toBe('0:0:0:0::/64');
+    expect(addressBucket('2001:db8:1:2::')).not.toBe(addressBucket('2001:db8:1:3::'));
+    expect(addressBucket('203.0.113.5')).toBe('203.0.113.5');
   });
 });
