@@ -4,7 +4,7 @@ import type { ArchiveCutoffs } from '../../pipeline/archive.ts';
 import type { ExceptionRow } from './exceptions.ts';
 import type { ReservationRow } from './inventory.ts';
 import { returnColumns, type ReturnRow } from './returns.ts';
-import type { OrderFilter, OrderSummary, TimelineRow } from './orders.ts';
+import { summaryColumns, type OrderSummary, type TimelineRow } from './orders.ts';
 import type { Queryable } from '../pool.ts';
 
 /**
@@ -166,22 +166,6 @@ export async function findArchivedOrderForPayment(
     [byId, match.orderNumber ?? null, match.externalOrderId ?? null, channels],
   );
   return rows[0];
-}
-
-const summaryColumns = `id, order_number AS "orderNumber", channel, external_id AS "externalId", status,
-  payment_status AS "paymentStatus", fulfillment_status AS "fulfillmentStatus", warehouse, currency,
-  grand_total AS "grandTotal", customer_email AS "customerEmail", placed_at AS "placedAt",
-  created_at AS "createdAt", updated_at AS "updatedAt"`;
-
-/** Archived orders, searched with the live search's filters, newest first. */
-export async function findArchivedOrders(db: Queryable, f: OrderFilter): Promise<(OrderSummary & { archived: true })[]> {
-  const { rows } = await db.query<OrderSummary & { archived: true }>(
-    `SELECT ${summaryColumns}, true AS archived FROM archived_orders
-      WHERE ($1::text IS NULL OR channel = $1) AND ($2::text IS NULL OR external_id = $2) AND ($3::text IS NULL OR status = $3)
-      ORDER BY created_at DESC, id LIMIT $4`,
-    [f.channel ?? null, f.externalId ?? null, f.status ?? null, f.limit],
-  );
-  return rows;
 }
 
 export async function getArchivedOrderSummary(db: Queryable, id: string): Promise<(OrderSummary & { order: CanonicalOrder }) | undefined> {

@@ -131,22 +131,11 @@ export interface OrderSummary extends Omit<OrderRecord, 'order'> {
   updatedAt: Date;
 }
 
-const summaryColumns = `id, order_number AS "orderNumber", channel, external_id AS "externalId", status,
+/** The columns of an {@link OrderSummary}; the archive reads its twin table with them. */
+export const summaryColumns = `id, order_number AS "orderNumber", channel, external_id AS "externalId", status,
   payment_status AS "paymentStatus", fulfillment_status AS "fulfillmentStatus", warehouse, currency,
   grand_total AS "grandTotal", customer_email AS "customerEmail", placed_at AS "placedAt",
   created_at AS "createdAt", updated_at AS "updatedAt"`;
-
-export interface OrderFilter { channel?: string | undefined; externalId?: string | undefined; status?: string | undefined; limit: number }
-
-export async function findOrders(db: Queryable, f: OrderFilter): Promise<OrderSummary[]> {
-  const { rows } = await db.query<OrderSummary>(
-    `SELECT ${summaryColumns} FROM orders
-      WHERE ($1::text IS NULL OR channel = $1) AND ($2::text IS NULL OR external_id = $2) AND ($3::text IS NULL OR status = $3)
-      ORDER BY created_at DESC, id LIMIT $4`,
-    [f.channel ?? null, f.externalId ?? null, f.status ?? null, f.limit],
-  );
-  return rows;
-}
 
 export async function getOrderSummary(db: Queryable, id: string): Promise<(OrderSummary & { order: CanonicalOrder }) | undefined> {
   const { rows } = await db.query<OrderSummary & { order: CanonicalOrder }>(
