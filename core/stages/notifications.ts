@@ -1,3 +1,4 @@
+import { maskRecipient } from '../order/mask-recipient.ts';
 import type { HubConfig } from '../../schemas/config.ts';
 import { customerKey } from '../db/sql/credit.ts';
 import type { Db, Queryable } from '../db/pool.ts';
@@ -56,7 +57,8 @@ async function deliver(tx: Queryable, sender: NotificationSender | undefined, me
   if (orderId) {
     await appendOrderEvent(tx, {
       orderId, type: result.ok ? 'notification.sent' : 'notification.failed', fromStatus: null, toStatus: null, actor: 'notifications',
-      reason: `${message.channel} "${message.subject || message.key.split(':')[1]}" to ${message.to}${result.ok ? '' : `: ${result.message}`}`,
+      // masked: the timeline is shown to every viewer and kept as long as the order
+      reason: `${message.channel} "${message.subject || message.key.split(':')[1]}" to ${maskRecipient(message.to)}${result.ok ? '' : `: ${result.message}`}`,
       data: { key: message.key, channel: message.channel, locale: message.locale },
     });
   }
