@@ -25,7 +25,7 @@ import { createLogger } from './logger.ts';
 import { loadConfig } from './config/business.ts';
 import type { HubEnv } from './config/env.ts';
 import { migrate } from './db/migrate.ts';
-import { createPool, type Db } from './db/pool.ts';
+import { createPool, retryWhileUnreachable, type Db } from './db/pool.ts';
 import { escalateOverdueExceptions } from './stages/escalation.ts';
 import { seedReferenceData } from './db/sql/reference.ts';
 import { isPostgresTimeZone } from './db/sql/reports.ts';
@@ -188,8 +188,11 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
   const ns = env.namespace;
 
   const db = createPool(env.databaseUrl, ns, roles.has('worker') ? 20 : 10);
-  await migrate(db, ns);
-  await seedReferenceData(db, config);
+  // A database that is restarting (or not up yet) is waited for, not a reason to exit.
+  await retryWhileUnreachable(async () => {
+    await migrate(db, ns);
+    await seedReferenceData(db, config);
+  }, { forMs: 60_000, onRetry: (error, attempt) => logger.warn({ err: error.message, attempt }, 'cannot reach Postgres at startup; retrying') });
   // Reports count days in SQL: a zone only Node knows would fail every report request.
   const reportZone = config.reports?.timeZone;
   if (reportZone && !(await isPostgresTimeZone(db, reportZone))) {

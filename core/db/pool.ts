@@ -91,3 +91,36 @@ export async function withTransaction<T>(db: Db, work: (tx: Tx) => Promise<T>): 
     client.release(isStalePlan(failure) ? (failure as Error) : undefined);
   }
 }
+
+// SQLSTATE classes and socket errors that mean "Postgres is not there right now" rather
+// than "Postgres refused this statement": 08 connection exception, 57P01 admin shutdown,
+// 57P02 crash shutdown, 57P03 cannot connect now (starting up or in recovery).
+const unreachableCodes = /^(08|57P0[123]$|ECONNREFUSED$|ECONNRESET$|EPIPE$|ETIMEDOUT$|ENOTFOUND$|EAI_AGAIN$)/;
+
+/** Whether `error` (or an error it was caused by) says Postgres could not be reached or went away. */
+export function isUnreachable(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && unreachableCodes.test(code)) return true;
+    if (/Connection terminated|timeout exceeded when trying to connect|the database system is (starting up|shutting down)/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+/**
+ * Runs `work` again, with back-off, while it fails because Postgres cannot be reached — up
+ * to `forMs`; any other failure, or the last one, is thrown. For startup: a process that
+ * starts while the database restarts waits for it instead of exiting.
+ */
+export async function retryWhileUnreachable<T>(work: () => Promise<T>, options: { forMs: number; onRetry?: (error: Error, attempt: number) => void }): Promise<T> {
+  const deadline = Date.now() + options.forMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!isUnreachable(error) || Date.now() >= deadline) throw error;
+      options.onRetry?.(error as Error, attempt);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(200 * 2 ** attempt, 5_000, Math.max(0, deadline - Date.now()))));
+    }
+  }
+}

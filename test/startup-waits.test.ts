@@ -1,0 +1,66 @@
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createPool, isUnreachable } from '../core/db/pool.ts';
+import { startHub, type Hub } from '../core/hub.ts';
+import { quietLogger, removeNamespace, testEnv, testNamespace } from './support/env.ts';
+
+// A hub process that starts while Postgres restarts waits for it (core/hub.ts), instead of
+// exiting and leaving it to a supervisor.
+const namespace = testNamespace('startup');
+let hub: Hub | undefined;
+let forwarder: net.Server | undefined;
+
+afterAll(async () => {
+  await hub?.stop();
+  await new Promise((resolve) => (forwarder ? forwarder.close(resolve) : resolve(undefined)));
+  await removeNamespace(testEnv(namespace), hub?.topology);
+});
+
+/** A port nothing listens on (yet). */
+async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Forwards `port` to the real Postgres, from now on: the database "comes up". */
+function forwardToPostgres(port: number): net.Server {
+  return net.createServer((client) => {
+    const upstream = net.connect(5432, '127.0.0.1');
+    client.pipe(upstream).pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  }).listen(port, '127.0.0.1');
+}
+
+describe('startup', () => {
+  it('tells an unreachable database from a statement Postgres refused', async () => {
+    const db = createPool('postgres://postgres@127.0.0.1:5432/postgres', 'public', 1);
+    const refused = await db.query('SELEC 1').catch((e: unknown) => e);
+    await db.end();
+    expect(isUnreachable(refused)).toBe(false);
+    const nowhere = createPool(`postgres://postgres@127.0.0.1:${await freePort()}/postgres`, 'public', 1);
+    const unreachable = await nowhere.query('SELECT 1').catch((e: unknown) => e);
+    await nowhere.end();
+    expect(isUnreachable(unreachable)).toBe(true);
+    // as a migration reports it: wrapped, with the connection error as its cause
+    expect(isUnreachable(new Error('migration 001 failed: Connection terminated', { cause: unreachable }))).toBe(true);
+  });
+
+  it('waits for a database that is not up yet, then starts and serves', async () => {
+    const port = await freePort();
+    const env = testEnv(namespace, { DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/postgres` });
+    const starting = startHub(env, { roles: ['api'], port: 0, logger: quietLogger() });
+    let started = false;
+    void starting.then(() => (started = true), () => {});
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(started).toBe(false); // still waiting: nothing listens on the database's port
+    forwarder = forwardToPostgres(port);
+    hub = await starting;
+    const health = await fetch(`http://127.0.0.1:${hub.port}/health`);
+    expect(health.status).toBe(200);
+  });
+});
