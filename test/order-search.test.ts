@@ -271,7 +271,8 @@ describe('cursor and masking (pure)', () => {
       const at = email.lastIndexOf('@');
       const masked = maskRecipient(email);
       expect(masked).toBe(`${email[0]}***${email.slice(at)}`);
-      if (at > 1) expect(masked).not.toContain(email.slice(0, at));
+      // what stands for the local part never holds it (the domain may: `aa@a.aa`)
+      if (at > 1) expect(masked.slice(0, masked.lastIndexOf('@'))).not.toContain(email.slice(0, at));
     }));
   });
 });
