@@ -1,6 +1,6 @@
 import type { Queryable } from './db/pool.ts';
-import { enqueueMessages } from './db/sql/outbox.ts';
-import { storeRawDelivery, type RawDelivery } from './db/sql/raw.ts';
+import { enqueueMessages, type OutboxMessage } from './db/sql/outbox.ts';
+import { storeAndSendDelivery, type RawDelivery } from './db/sql/raw.ts';
 import { cloudEvent } from './messaging/cloudevent.ts';
 import { names } from './messaging/topology.ts';
 
@@ -18,19 +18,34 @@ export const acceptedMessageFor: Readonly<Record<RawDelivery['kind'], string | u
 };
 
 /**
- * Stores an accepted delivery byte for byte and, in the same transaction (the caller's),
- * the message that sends it on (`inbound.accepted` to normalize, `payment.received` to reconcile). A delivery stored
- * before (same source and dedupe key) is not sent again. Used by webhooks and pollers alike.
+ * Stores an accepted delivery byte for byte together with the message that sends it on
+ * (`inbound.accepted` to normalize, `payment.received` to reconcile), in one statement, so
+ * it needs no transaction of its own. A delivery stored before (same source and dedupe key)
+ * is not sent again. Used by webhooks and pollers alike.
  */
 export async function acceptDelivery(
-  tx: Queryable,
+  db: Queryable,
   ctx: { namespace: string; now: () => Date; newId: () => string },
   delivery: Omit<RawDelivery, 'status' | 'problems'>,
   acceptedAs = 'inbound.accepted',
 ): Promise<{ id: number; isNew: boolean; sameBody: boolean }> {
-  const raw = await storeRawDelivery(tx, { ...delivery, status: 'accepted' });
-  if (raw.isNew) await sendStoredDelivery(tx, ctx, { id: raw.id, source: delivery.source, topic: delivery.topic }, acceptedAs);
-  return raw;
+  // rawId 0: Postgres puts in the new row's id (storeAndSendDelivery)
+  return storeAndSendDelivery(db, delivery, acceptedMessage(ctx, { id: 0, source: delivery.source, topic: delivery.topic }, acceptedAs));
+}
+
+function acceptedMessage(
+  ctx: { namespace: string; now: () => Date; newId: () => string },
+  raw: { id: number; source: string; topic: string },
+  type: string,
+): OutboxMessage {
+  return {
+    exchange: names(ctx.namespace).events,
+    routingKey: type,
+    event: cloudEvent({
+      id: ctx.newId(), source: `/order-hub/${ctx.namespace}/inbound/${raw.source}`, type,
+      subject: String(raw.id), time: ctx.now(), data: { rawId: raw.id, source: raw.source, topic: raw.topic },
+    }),
+  };
 }
 
 /**
@@ -43,12 +58,5 @@ export async function sendStoredDelivery(
   raw: { id: number; source: string; topic: string },
   type = 'inbound.accepted',
 ): Promise<void> {
-  await enqueueMessages(tx, [{
-    exchange: names(ctx.namespace).events,
-    routingKey: type,
-    event: cloudEvent({
-      id: ctx.newId(), source: `/order-hub/${ctx.namespace}/inbound/${raw.source}`, type,
-      subject: String(raw.id), time: ctx.now(), data: { rawId: raw.id, source: raw.source, topic: raw.topic },
-    }),
-  }]);
+  await enqueueMessages(tx, [acceptedMessage(ctx, raw, type)]);
 }

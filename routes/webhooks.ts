@@ -235,7 +235,7 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
       });
     }
 
-    const stored = await withTransaction(deps.db, (tx) => acceptDelivery(tx, deps, base, endpoint.acceptedAs));
+    const stored = await acceptDelivery(deps.db, deps, base, endpoint.acceptedAs);
     if (!stored.isNew && !stored.sameBody) {
       // Same event id, different bytes: a corrected resend under a used id would otherwise be
       // taken for a duplicate and dropped. Refuse it loudly instead.

@@ -532,6 +532,7 @@ describe('amazon poller', () => {
     const messages = await outboxRows('amazon-pages');
     expect(messages.map((m) => m.routing_key)).toEqual(['inbound.accepted', 'inbound.accepted', 'inbound.accepted']);
     expect(messages.map((m) => m.body.data.rawId)).toEqual(rows.map((r) => r.id));
+    expect(messages.map((m) => m.body.subject)).toEqual(rows.map((r) => String(r.id)));
     expect(messages.every((m) => m.body.type === 'inbound.accepted' && m.body.data.topic === 'order')).toBe(true);
 
     expect(await loadCursor(db, 'amazon-pages')).toEqual({ lastUpdatedAfter: NEXT_AFTER, readUpTo: BEFORE, window: null });

@@ -52,10 +52,10 @@ const KNOWN_DYNAMIC: Readonly<Record<string, string>> = {
   'core/messaging/cloudevent.ts#cloudEvent': 'the constructor itself: each call of it is checked',
   'core/stages/apply.ts#orderMessages': 'the `emit` lists of an OrderChange: literal `{ type, data }` entries',
   'core/stages/stock.ts#stockMessage': "stockMessage(ctx, '<type>', data) calls",
-  'core/intake.ts#sendStoredDelivery': "the `acceptedAs` / `type` parameter defaults and the webhook endpoints' `acceptedAs: '<type>'`",
+  'core/intake.ts#acceptedMessage': "the `acceptedAs` / `type` parameter defaults and the webhook endpoints' `acceptedAs: '<type>'`",
 };
 /** Functions that hand a literal type on to one of those: the index of the type argument. */
-const TYPE_ARGUMENT: Readonly<Record<string, number>> = { stockMessage: 1, sendStoredDelivery: 3, acceptDelivery: 3 };
+const TYPE_ARGUMENT: Readonly<Record<string, number>> = { stockMessage: 1, sendStoredDelivery: 3, acceptDelivery: 3, acceptedMessage: 2 };
 /** A non-literal type argument to those is fine when it is one of these (already scanned). */
 const FORWARDED_TYPE = /(^|\.)(acceptedAs|type)$/;
 /**

@@ -1,6 +1,7 @@
 import type { InputProblem } from '../../errors.ts';
 import type { Queryable } from '../pool.ts';
 import { jsonb } from '../jsonb.ts';
+import type { OutboxMessage } from './outbox.ts';
 
 export type RawStatus = 'accepted' | 'invalid' | 'ignored' | 'processed' | 'failed';
 
@@ -21,6 +22,13 @@ export interface RawDelivery {
  * before (same source and dedupe key) returns the first one's id and status, and whether
  * its body was the same.
  */
+/** A delivery already stored under the same source and dedupe key, and whether it had these bytes. */
+async function storedBefore(db: Queryable, d: Pick<RawDelivery, 'source' | 'dedupeKey' | 'body'>): Promise<{ id: number; isNew: false; status: RawStatus; sameBody: boolean }> {
+  const existing = await db.query<{ id: number; status: RawStatus; sameBody: boolean }>(
+    'SELECT id, status, body = $3 AS "sameBody" FROM raw_inbound WHERE source = $1 AND dedupe_key = $2', [d.source, d.dedupeKey, d.body]);
+  return { ...existing.rows[0]!, isNew: false };
+}
+
 export async function storeRawDelivery(db: Queryable, d: RawDelivery): Promise<{ id: number; isNew: boolean; status: RawStatus; sameBody: boolean }> {
   const inserted = await db.query<{ id: number; status: RawStatus }>(
     `INSERT INTO raw_inbound (source, kind, dedupe_key, topic, headers, body, status, problems)
@@ -28,10 +36,32 @@ export async function storeRawDelivery(db: Queryable, d: RawDelivery): Promise<{
      ON CONFLICT (source, dedupe_key) DO NOTHING RETURNING id, status`,
     [d.source, d.kind, d.dedupeKey, d.topic, jsonb(d.headers), d.body, d.status, d.problems ? jsonb(d.problems) : null],
   );
-  if (inserted.rows[0]) return { ...inserted.rows[0], isNew: true, sameBody: true };
-  const existing = await db.query<{ id: number; status: RawStatus; sameBody: boolean }>(
-    'SELECT id, status, body = $3 AS "sameBody" FROM raw_inbound WHERE source = $1 AND dedupe_key = $2', [d.source, d.dedupeKey, d.body]);
-  return { ...existing.rows[0]!, isNew: false };
+  return inserted.rows[0] ? { ...inserted.rows[0], isNew: true, sameBody: true } : storedBefore(db, d);
+}
+
+/**
+ * Stores a new delivery and the outbox message that sends it on, in one statement — atomic
+ * without a transaction around it, and one round trip on the path every webhook takes. The
+ * message names the delivery by its id, known only once the row exists: `subject` and
+ * `data.rawId` of `event` are filled in by Postgres. A delivery stored before (same source
+ * and dedupe key) is answered as `storeRawDelivery` answers it, and no message is sent.
+ */
+export async function storeAndSendDelivery(
+  db: Queryable, d: Omit<RawDelivery, 'status' | 'problems'>, message: Pick<OutboxMessage, 'exchange' | 'routingKey' | 'event'>,
+): Promise<{ id: number; isNew: boolean; status: RawStatus; sameBody: boolean }> {
+  const inserted = await db.query<{ id: number; status: RawStatus }>(
+    `WITH raw AS (
+       INSERT INTO raw_inbound (source, kind, dedupe_key, topic, headers, body, status)
+       VALUES ($1, $2, $3, $4, $5, $6, 'accepted')
+       ON CONFLICT (source, dedupe_key) DO NOTHING RETURNING id, status),
+     sent AS (
+       INSERT INTO outbox (message_id, exchange, routing_key, body, headers)
+       SELECT $7, $8, $9, jsonb_set(jsonb_set($10::jsonb, '{subject}', to_jsonb(raw.id::text)), '{data,rawId}', to_jsonb(raw.id)), '{}'
+         FROM raw)
+     SELECT id, status FROM raw`,
+    [d.source, d.kind, d.dedupeKey, d.topic, jsonb(d.headers), d.body, message.event.id, message.exchange, message.routingKey, jsonb(message.event)],
+  );
+  return inserted.rows[0] ? { ...inserted.rows[0], isNew: true, sameBody: true } : storedBefore(db, d);
 }
 
 export interface StoredDelivery { id: number; source: string; topic: string; headers: Record<string, string>; body: Buffer; status: RawStatus }
