@@ -1,10 +1,12 @@
 /**
- * `npx tsx bench/statements.ts [--orders N] [--warm-up N] [--verbose]`: the hub's Postgres
- * round trips per order, a figure the machine's load does not move. A counter on
- * `pg.Client.prototype.query` in this process; an in-process hub (api + worker roles, the
- * bench's config, a namespace of its own, removed at the end) takes signed Shopify orders
- * one at a time, each waited for at the warehouse queue and until the hub is idle, so every
- * message is its own relay pass — the low-rate case, the worst for round trips. Prints
+ * `npx tsx bench/statements.ts [--orders N] [--burst K] [--warm-up N] [--verbose]`: the
+ * hub's Postgres round trips per order, a figure the machine's load does not move. A
+ * counter on `pg.Client.prototype.query` in this process; an in-process hub (api + worker
+ * roles, the bench's config, a namespace of its own, removed at the end) takes signed
+ * Shopify orders one at a time (or K at once with --burst), each waited for at the
+ * warehouse queue and until the hub is idle. One at a time, every message is its own relay
+ * pass and its own transaction — the low-rate case, the worst for round trips; a burst
+ * shows what batching saves when deliveries wait together, as they do under load. Prints
  * statements and transactions per order, per stage (the transaction's inbox consumer, the
  * relay, the webhook) and, with --verbose, per SQL function. The relay's idle polls (a
  * claim that found nothing) are counted apart: their number depends on time, not orders.
@@ -25,12 +27,14 @@ import { startWarehouseSink } from './warehouse-sink.ts';
 const { values: args } = parseArgs({
   options: {
     orders: { type: 'string', default: '20' },
+    burst: { type: 'string', default: '1' },
     'warm-up': { type: 'string', default: '3' },
     verbose: { type: 'boolean', default: false },
   },
 });
 const orders = Number(args.orders);
 const warmUp = Number(args['warm-up']);
+const burst = Math.max(1, Number(args.burst));
 
 interface Statement { fn: string; text: string; rows?: number; consumer?: string }
 
@@ -133,23 +137,27 @@ async function idle(): Promise<void> {
 }
 
 const nextId = orderIds();
-async function placeOrder(): Promise<void> {
-  const webhook = shopifyWebhook(nextId(), secret);
-  const response = await hub.app.request('/webhooks/orders/shopify', { method: 'POST', body: webhook.body, headers: webhook.headers });
-  if (response.status !== 200) throw new Error(`webhook answered ${response.status}: ${await response.text()}`);
-  const arrived = await sink.until((a) => a.some((x) => x.externalId === webhook.externalId), 30_000);
-  if (!arrived) throw new Error(`order ${webhook.externalId} did not reach the warehouse`);
+/** `count` orders sent at once, waited for at the warehouse queue, then until the hub is idle. */
+async function placeOrders(count: number): Promise<void> {
+  const webhooks = Array.from({ length: count }, () => shopifyWebhook(nextId(), secret));
+  await Promise.all(webhooks.map(async (webhook) => {
+    const response = await hub.app.request('/webhooks/orders/shopify', { method: 'POST', body: webhook.body, headers: webhook.headers });
+    if (response.status !== 200) throw new Error(`webhook answered ${response.status}: ${await response.text()}`);
+  }));
+  const wanted = new Set(webhooks.map((w) => w.externalId));
+  const arrived = await sink.until((a) => a.filter((x) => wanted.has(x.externalId)).length >= wanted.size, 60_000);
+  if (!arrived) throw new Error(`not all of ${count} orders reached the warehouse`);
   await idle();
 }
 
 let exitCode = 0;
 try {
-  for (let i = 0; i < warmUp; i++) await placeOrder();
+  for (let i = 0; i < warmUp; i++) await placeOrders(1);
   counting = true;
-  for (let i = 0; i < orders; i++) await placeOrder();
+  for (let placed = 0; placed < orders; placed += burst) await placeOrders(Math.min(burst, orders - placed));
   counting = false;
   const per = (n: number) => (n / orders).toFixed(2);
-  process.stdout.write(`${orders} orders, one at a time: ${per(counts.statements)} statements, ${per(counts.transactions)} transactions per order (+ ${counts.idlePolls} idle relay polls in all, not counted)\n\n`);
+  process.stdout.write(`${orders} orders, ${burst === 1 ? 'one at a time' : `${burst} at once`}: ${per(counts.statements)} statements, ${per(counts.transactions)} transactions per order (+ ${counts.idlePolls} idle relay polls in all, not counted)\n\n`);
   process.stdout.write('stage                     statements/order  transactions/order\n');
   for (const [stage, s] of [...byStage].sort((a, b) => b[1].statements - a[1].statements)) {
     process.stdout.write(`${stage.padEnd(26)}${per(s.statements).padStart(16)}${per(s.transactions).padStart(20)}\n`);
@@ -158,7 +166,7 @@ try {
     process.stdout.write('\nper SQL function (statements/order)\n');
     for (const [fn, n] of [...byFn].sort((a, b) => b[1] - a[1])) process.stdout.write(`${per(n).padStart(7)}  ${fn}\n`);
   }
-  process.stdout.write(`${JSON.stringify({ orders, statements_per_order: Number(per(counts.statements)), transactions_per_order: Number(per(counts.transactions)) })}\n`);
+  process.stdout.write(`${JSON.stringify({ orders, burst, statements_per_order: Number(per(counts.statements)), transactions_per_order: Number(per(counts.transactions)) })}\n`);
 } catch (error) {
   process.stderr.write(`statements: ${(error as Error).message}\n`);
   exitCode = 2;

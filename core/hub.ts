@@ -93,6 +93,20 @@ const paymentConnectors: Record<string, PaymentConnector> = { stripe, adyen, pay
 /** Inbound order connectors by name, as the config's channels refer to them. */
 const orderConnectors: Record<string, OrderConnector> = { shopify, woocommerce, amazon, website, app: appConnector };
 
+/**
+ * The pipeline stages whose every effect is in Postgres and that lock one order row share
+ * a transaction among the deliveries that wait at the same moment (consume.ts): under load
+ * one commit, one inbox statement and one WAL flush carry up to five deliveries instead of
+ * one, and four batches run side by side. Not allocation: it locks the stock rows of the
+ * order's SKUs, and two batches taking them in different orders would deadlock. Nor
+ * notifications and refunds, which call other systems inside their transaction.
+ */
+function batchingFor(namespace: string, queue: string): { batchSize?: number; concurrentBatches?: number } {
+  const n = names(namespace);
+  if ([n.stage('normalize'), n.stage('validate'), n.stage('release')].includes(queue)) return { batchSize: 5, concurrentBatches: 4 };
+  return {};
+}
+
 export interface HubOptions {
   roles?: readonly Role[];
   logger?: Logger;
@@ -255,7 +269,7 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
     const prefetchFor = (queue: string) => (queue === names(ns).stage('allocate') ? 8 : undefined);
     for (const [queue, handler] of queues) {
       const consumer = createConsumer({
-        db, namespace: ns, queue, handler, logger, prefetch: prefetchFor(queue),
+        db, namespace: ns, queue, handler, logger, prefetch: prefetchFor(queue), ...batchingFor(ns, queue),
         retryDelaysMs: config.retry.delaysMs, maxAttempts: config.retry.maxAttempts,
         onOutcome: (queue, outcome, event) => {
           metrics.messages.inc({ queue, outcome });

@@ -2,7 +2,7 @@ import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { HubError } from '../errors.ts';
 import { withTransaction, type Db, type Tx } from '../db/pool.ts';
-import { recordProcessed } from '../db/sql/inbox.ts';
+import { recordProcessed, recordProcessedMany } from '../db/sql/inbox.ts';
 import { parseCloudEvent, type CloudEvent } from './cloudevent.ts';
 import type { Decision } from './decision.ts';
 import { keepChannel } from './broker.ts';
@@ -31,6 +31,14 @@ export interface ConsumerOptions {
   retryDelaysMs: readonly number[];
   maxAttempts: number;
   prefetch?: number;
+  /**
+   * Up to this many deliveries that wait at the same moment share one transaction (default
+   * 1: each its own). Only for handlers whose every effect is in the database: a batch
+   * that does not end in acks for all is rolled back and its deliveries handled one by one.
+   */
+  batchSize?: number;
+  /** Batches in progress at once (default: prefetch ÷ batchSize, at least 1). */
+  concurrentBatches?: number;
   logger: Logger;
   /** told how each delivery ended, with its CloudEvent (absent when it was not one) */
   onOutcome?: (queue: string, outcome: 'ack' | 'duplicate' | 'retry' | 'park', event?: CloudEvent) => void;
@@ -59,6 +67,42 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   let channel: ConfirmChannel | undefined;
   let consumerTag: string | undefined;
   let stopping = false;
+  const prefetch = options.prefetch ?? 20;
+  const batchSize = Math.max(1, options.batchSize ?? 1);
+  const concurrentBatches = Math.max(1, options.concurrentBatches ?? Math.floor(prefetch / batchSize));
+  const waiting: Arrival[] = [];
+  let batchesRunning = 0;
+
+  function track(work: Promise<void>): void {
+    const settled = work.catch((error: unknown) => {
+      // The channel died under us: the broker redelivers the message, the inbox keeps
+      // the redelivery from having a second effect.
+      log.warn({ err: (error as Error).message }, 'could not settle message; it will be redelivered');
+    });
+    inFlight.add(settled);
+    void settled.finally(() => inFlight.delete(settled));
+  }
+
+  function arrive(ch: ConfirmChannel, message: ConsumeMessage): void {
+    if (batchSize === 1) return track(handle(ch, message));
+    waiting.push({ ch, message });
+    // Deliveries read from the socket together arrive in the same tick: start batching
+    // after it, so they share a batch instead of the first going alone.
+    if (waiting.length === 1) setImmediate(startBatches);
+  }
+
+  // A batch takes whatever waits when a slot frees: alone at a low rate (no added
+  // latency), up to batchSize under load, when one commit then carries many deliveries.
+  function startBatches(): void {
+    while (batchesRunning < concurrentBatches && waiting.length > 0) {
+      const batch = waiting.splice(0, batchSize);
+      batchesRunning++;
+      track(handleBatch(batch).finally(() => {
+        batchesRunning--;
+        startBatches();
+      }));
+    }
+  }
 
   async function decide(message: ConsumeMessage, attempt: number, seen: { event?: CloudEvent }): Promise<Decision | 'duplicate'> {
     const parsed = parseCloudEvent(message.content);
@@ -80,8 +124,44 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     }
   }
 
+  /**
+   * Several deliveries in one transaction: one inbox statement for all, the handler for
+   * each in arrival order, one commit. Anything but an ack — a retry, a park, a thrown
+   * error, a deadlock with another batch — rolls the whole batch back, and each delivery
+   * is then handled alone, exactly as without batching, so the outcome of every delivery
+   * is the one it would have had on its own.
+   */
+  async function handleBatch(batch: readonly Arrival[]): Promise<void> {
+    const events = batch.map((a) => parseCloudEvent(a.message.content));
+    if (batch.length === 1 || events.some((e) => 'problem' in e)) {
+      for (const a of batch) await handle(a.ch, a.message);
+      return;
+    }
+    const deliveries = batch.map((a, i): Delivery => ({
+      event: events[i] as CloudEvent, attempt: attemptOf(a.message), queue: options.queue, routingKey: a.message.fields.routingKey,
+    }));
+    let outcomes: ('ack' | 'duplicate')[];
+    try {
+      outcomes = await withTransaction(options.db, async (tx) => {
+        const fresh = await recordProcessedMany(tx, options.queue, deliveries.map((d) => d.event.id));
+        return sequentially(deliveries, async (delivery) => {
+          // an id twice in the batch: the second is a redelivery of the first
+          if (!fresh.delete(delivery.event.id)) return 'duplicate' as const;
+          const decision = await options.handler(delivery, tx);
+          if (decision.kind !== 'ack') throw new DecisionRollback(decision);
+          return 'ack' as const;
+        });
+      });
+    } catch (error) {
+      log.debug({ size: batch.length, reason: error instanceof DecisionRollback ? error.decision.kind : (error as Error).message }, 'batch rolled back; handling its deliveries one by one');
+      for (const a of batch) await handle(a.ch, a.message);
+      return;
+    }
+    batch.forEach((a, i) => settled(a.ch, a.message, outcomes[i] as 'ack' | 'duplicate', deliveries[i]?.event));
+  }
+
   async function handle(ch: ConfirmChannel, message: ConsumeMessage): Promise<void> {
-    const attempt = Number(message.properties.headers?.[attemptHeader] ?? 1) || 1;
+    const attempt = attemptOf(message);
     const seen: { event?: CloudEvent } = {};
     let decision = await decide(message, attempt, seen);
     if (decision !== 'duplicate' && decision.kind === 'retry' && attempt >= options.maxAttempts) {
@@ -107,17 +187,21 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       }
       await ch.waitForConfirms();
     }
+    settled(ch, message, outcome, seen.event);
+  }
+
+  function settled(ch: ConfirmChannel, message: ConsumeMessage, outcome: 'ack' | 'duplicate' | 'retry' | 'park', event: CloudEvent | undefined): void {
     ch.ack(message);
     // What the message was about (its subject: the order id for order messages), never its data.
-    log.debug({ id: message.properties.messageId, type: seen.event?.type, subject: seen.event?.subject, outcome }, 'message handled');
-    options.onOutcome?.(options.queue, outcome, seen.event);
+    log.debug({ id: message.properties.messageId, type: event?.type, subject: event?.subject, outcome }, 'message handled');
+    options.onOutcome?.(options.queue, outcome, event);
   }
 
   return {
     async attach(connection) {
       if (stopping) return;
       await keepChannel(connection, () => connection.createConfirmChannel(), async (ch) => {
-        await ch.prefetch(options.prefetch ?? 20);
+        await ch.prefetch(prefetch);
         channel = ch;
         const reply = await ch.consume(options.queue, (message) => {
           if (!message) {
@@ -125,13 +209,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
             void ch.close().catch(() => {});
             return;
           }
-          const work = handle(ch, message).catch((error: unknown) => {
-            // The channel died under us: the broker redelivers the message, the inbox keeps
-            // the redelivery from having a second effect.
-            log.warn({ err: (error as Error).message }, 'could not settle message; it will be redelivered');
-          });
-          inFlight.add(work);
-          void work.finally(() => inFlight.delete(work));
+          arrive(ch, message);
         });
         consumerTag = reply.consumerTag;
       }, { stopped: () => stopping, logger: log });
@@ -139,10 +217,24 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     async stop() {
       stopping = true;
       if (channel && consumerTag) await channel.cancel(consumerTag).catch(() => {});
-      await Promise.allSettled([...inFlight]);
+      // a finishing batch starts the next from those waiting: wait until none is left
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
       await channel?.close().catch(() => {});
     },
   };
+}
+
+interface Arrival {
+  ch: ConfirmChannel;
+  message: ConsumeMessage;
+}
+
+const attemptOf = (message: ConsumeMessage) => Number(message.properties.headers?.[attemptHeader] ?? 1) || 1;
+
+async function sequentially<T, R>(items: readonly T[], work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (const item of items) results.push(await work(item));
+  return results;
 }
 
 class DecisionRollback extends Error {

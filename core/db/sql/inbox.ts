@@ -11,3 +11,16 @@ export async function recordProcessed(tx: Queryable, consumer: string, messageId
   );
   return rowCount === 1;
 }
+
+/**
+ * The same for several messages in one statement: returns the ids recorded now; an id
+ * missing from the result was processed before (or appears twice in `messageIds`).
+ */
+export async function recordProcessedMany(tx: Queryable, consumer: string, messageIds: readonly string[]): Promise<Set<string>> {
+  const { rows } = await tx.query<{ id: string }>(
+    `INSERT INTO inbox (consumer, message_id) SELECT $1, id FROM unnest($2::text[]) AS id
+     ON CONFLICT DO NOTHING RETURNING message_id AS id`,
+    [consumer, messageIds],
+  );
+  return new Set(rows.map((r) => r.id));
+}
