@@ -208,6 +208,29 @@ describe('stock allocation under concurrency', () => {
     expect(result).toBe(false);
     expect((await expectStockConsistent()).find((r) => r.warehouse === 'wh-a' && r.sku === 'SKU-2')).toMatchObject({ onHand: 2, reserved: 0 });
   });
+  it('reserves all lines of an order or none: one line it cannot cover leaves the others unreserved', async () => {
+    await resetInventory({ 'wh-a': { 'SKU-1': 10, 'SKU-2': 2 } });
+    const [order] = await insertOrders([[orderLine('SKU-1', 3), orderLine('SKU-2', 5)]]);
+    const result = await withTransaction(db, (tx) => reserveStock(tx, order!.id, [
+      { warehouse: 'wh-a', sku: 'SKU-1', quantity: 3 }, { warehouse: 'wh-a', sku: 'SKU-2', quantity: 5 },
+    ]));
+    expect(result).toBe(false);
+    const state = await expectStockConsistent();
+    expect(state.find((r) => r.warehouse === 'wh-a' && r.sku === 'SKU-1')).toMatchObject({ onHand: 10, reserved: 0 });
+    expect(state.find((r) => r.warehouse === 'wh-a' && r.sku === 'SKU-2')).toMatchObject({ onHand: 2, reserved: 0 });
+    const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM reservations WHERE order_id = $1', [order!.id]);
+    expect(rows[0]!.n).toBe(0);
+  });
+
+  it('reserves the sum of two lines of one SKU in one warehouse, held as one reservation', async () => {
+    await resetInventory({ 'wh-a': { 'SKU-1': 10 } });
+    const [order] = await insertOrders([[orderLine('SKU-1', 3), orderLine('SKU-1', 4)]]);
+    const result = await withTransaction(db, (tx) => reserveStock(tx, order!.id, [
+      { warehouse: 'wh-a', sku: 'SKU-1', quantity: 3 }, { warehouse: 'wh-a', sku: 'SKU-1', quantity: 4 },
+    ]));
+    expect(result).toBe(true);
+    expect((await expectStockConsistent()).find((r) => r.warehouse === 'wh-a' && r.sku === 'SKU-1')).toMatchObject({ onHand: 10, reserved: 7, held: 7 });
+  });
 });
 
 describe('setOnHand', () => {

@@ -1,9 +1,9 @@
-import { customerKey, holdCredit, previousOrderCount, storeCreditOf } from '../db/sql/credit.ts';
+import { customerKey, holdCredit } from '../db/sql/credit.ts';
 import type { Tx } from '../db/pool.ts';
 import { availableStock, heldReservations } from '../db/sql/inventory.ts';
 import { lockOrder } from '../db/sql/orders.ts';
-import { waivedRulesFor } from '../db/sql/exception-desk.ts';
-import { markShipmentsRequested, planShipments, requestsSince, shipmentsOf } from '../db/sql/shipments.ts';
+import { validationFacts } from '../db/sql/validation-facts.ts';
+import { markShipmentsRequested, planShipments, releaseFacts, requestsSince } from '../db/sql/shipments.ts';
 import { HubError } from '../errors.ts';
 import type { CloudEvent } from '../messaging/cloudevent.ts';
 import { ack, retry, type Decision } from '../messaging/decision.ts';
@@ -46,19 +46,17 @@ export function validateStage(ctx: StageContext): Handler {
     if (record.status !== 'received') return ack(`already ${record.status}`);
     const skus = skusOf(record);
     const key = customerKey(record.order.customer.email);
+    const facts = await validationFacts(tx, { id: record.id, email: record.order.customer.email, customerKey: key, skus });
     const verdict = validateOrder(record.order, {
       categories: await referenceOf(ctx).categories(tx, skus),
       warehouses: await referenceOf(ctx).warehouses(tx),
-      available: await availableStock(tx, skus, false),
-      customer: {
-        previousOrders: await previousOrderCount(tx, record.order.customer.email, record.id),
-        storeCredit: key ? await storeCreditOf(tx, key) : null,
-      },
+      available: facts.available,
+      customer: facts.customer,
     }, {
       channel: record.channel,
       priceTolerance: channelOf(ctx, record)?.priceTolerance ?? 0,
       rules: ctx.config.validation && { ...ctx.config.validation, requireContact: channelOf(ctx, record)?.requireContact ?? ctx.config.validation.requireContact },
-      waivedRules: await waivedRulesFor(tx, record.id),
+      waivedRules: facts.waivedRules,
     });
     if (verdict.verdict === 'valid' && verdict.creditHold !== null) {
       // The balance was read without a lock: if it moved meanwhile, validate again.
@@ -163,10 +161,10 @@ export function releaseStage(ctx: StageContext): Handler {
     if (record.status !== 'allocated' || !address) return ack(`nothing to release (${record.status})`);
     if (record.paymentStatus !== 'paid') return ack('waiting for payment');
     const now = ctx.now();
-    const held = await heldReservations(tx, record.id);
+    const { held, planned } = await releaseFacts(tx, record.id);
     const warehouses = await referenceOf(ctx).warehouses(tx);
     const weights = await referenceOf(ctx).weights(tx, skusOf(record));
-    const shipments = (await shipmentsOf(tx, record.id, 'planned')).map((s) => {
+    const shipments = planned.map((s) => {
       const fresh = planDelivery(s, address, {
         carriers: ctx.config.carriers, warehouse: warehouses.find((w) => w.code === s.warehouse) ?? {},
         weightGrams: shipmentWeightGrams(s.lines, weights), priority: record.order.flags.priority, now,

@@ -3,12 +3,6 @@ import type { Queryable } from '../pool.ts';
 /** The key store credit is kept under: the customer's email, lower-cased. */
 export const customerKey = (email: string | null | undefined): string | null => (email ? email.trim().toLowerCase() : null);
 
-export async function storeCreditOf(db: Queryable, key: string): Promise<{ balance: number; currency: string } | null> {
-  const { rows } = await db.query<{ available: number; currency: string }>(
-    'SELECT balance - held AS available, currency FROM customer_accounts WHERE customer_key = $1', [key]);
-  return rows[0] ? { balance: rows[0].available, currency: rows[0].currency } : null;
-}
-
 /**
  * Holds store credit for an order, atomically: only while the balance not yet held covers
  * it (the CHECK makes anything else impossible). False when it no longer does.
@@ -46,11 +40,3 @@ export async function setCredit(db: Queryable, key: string, currency: string, ba
   return rowCount === 1;
 }
 
-/** How many orders the customer placed before (not counting rejected or cancelled ones). */
-export async function previousOrderCount(db: Queryable, email: string | null | undefined, exceptOrderId: string): Promise<number> {
-  if (!email) return 0;
-  const { rows } = await db.query<{ n: number }>(
-    `SELECT count(*) AS n FROM orders WHERE lower(customer_email) = lower($1) AND id <> $2 AND status NOT IN ('rejected', 'cancelled')`,
-    [email, exceptOrderId]);
-  return rows[0]?.n ?? 0;
-}

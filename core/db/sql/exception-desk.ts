@@ -131,14 +131,3 @@ export async function resolveWithAction(db: Queryable, id: number, at: Date, res
     [id, at, jsonb(resolution)]);
 }
 
-/**
- * The hold rules an operator waived for an order: every `order.review_approved` entry on its
- * timeline names the rules it waives. Validation leaves those rules out for this order.
- */
-export async function waivedRulesFor(db: Queryable, orderId: string): Promise<string[]> {
-  const { rows } = await db.query<{ rule: string }>(
-    `SELECT DISTINCT jsonb_array_elements_text(data->'waivedRules') AS rule
-       FROM order_events WHERE order_id = $1 AND type = 'order.review_approved' AND jsonb_typeof(data->'waivedRules') = 'array'`,
-    [orderId]);
-  return rows.map((r) => r.rule).sort();
-}

@@ -41,26 +41,31 @@ export async function availableStock(db: Queryable, skus: readonly string[], loc
 }
 
 /**
- * Reserves stock for an order. The guarded UPDATE is the last line of defence against
- * overselling: it reserves only while on hand − reserved covers the quantity, and the
- * table's CHECK rejects anything else. Returns false (and reserves nothing more) when a line
- * cannot be covered; the caller rolls the transaction back.
+ * Reserves stock for an order, all lines or none, in one statement. The guarded UPDATE is
+ * the last line of defence against overselling: it reserves only while on hand − reserved
+ * covers the quantity, and the table's CHECK rejects anything else. Returns false when a
+ * line cannot be covered, with nothing reserved by this call; the caller rolls back.
  */
 export async function reserveStock(tx: Queryable, orderId: string, lines: readonly ReservationLine[]): Promise<boolean> {
-  for (const line of lines) {
-    const { rowCount } = await tx.query(
-      `UPDATE inventory SET reserved = reserved + $3, updated_at = now()
-        WHERE warehouse = $1 AND sku = $2 AND on_hand - reserved >= $3`,
-      [line.warehouse, line.sku, line.quantity],
-    );
-    if (rowCount !== 1) return false;
-    await tx.query(
-      `INSERT INTO reservations (order_id, warehouse, sku, quantity, status) VALUES ($1, $2, $3, $4, 'held')
-       ON CONFLICT (order_id, warehouse, sku) DO UPDATE SET quantity = EXCLUDED.quantity, consumed = 0, status = 'held', created_at = now(), ended_at = NULL`,
-      [orderId, line.warehouse, line.sku, line.quantity],
-    );
-  }
-  return true;
+  if (lines.length === 0) return true;
+  const { rows } = await tx.query<{ ok: boolean }>(
+    `WITH wanted AS (
+       SELECT warehouse, sku, sum(quantity)::int AS quantity
+         FROM unnest($2::text[], $3::text[], $4::int[]) AS w(warehouse, sku, quantity) GROUP BY warehouse, sku),
+     covered AS (
+       SELECT count(*) AS n FROM wanted w JOIN inventory i USING (warehouse, sku) WHERE i.on_hand - i.reserved >= w.quantity),
+     reserved AS (
+       UPDATE inventory i SET reserved = i.reserved + w.quantity, updated_at = now() FROM wanted w
+        WHERE i.warehouse = w.warehouse AND i.sku = w.sku AND i.on_hand - i.reserved >= w.quantity
+          AND (SELECT n FROM covered) = (SELECT count(*) FROM wanted)
+        RETURNING i.warehouse, i.sku, w.quantity),
+     held AS (
+       INSERT INTO reservations (order_id, warehouse, sku, quantity, status) SELECT $1, warehouse, sku, quantity, 'held' FROM reserved
+       ON CONFLICT (order_id, warehouse, sku) DO UPDATE SET quantity = EXCLUDED.quantity, consumed = 0, status = 'held', created_at = now(), ended_at = NULL)
+     SELECT (SELECT count(*) FROM reserved) = (SELECT count(*) FROM wanted) AS ok`,
+    [orderId, lines.map((l) => l.warehouse), lines.map((l) => l.sku), lines.map((l) => l.quantity)],
+  );
+  return rows[0]?.ok === true;
 }
 
 /**

@@ -13,24 +13,40 @@ export async function nextOrderSequence(db: Queryable): Promise<number> {
 }
 
 /**
- * Inserts a new order with its lines. Returns false when the channel's order already
- * exists (unique channel + external id): a second delivery of the same order.
+ * Inserts a new order with its lines, in one statement. Returns false when the channel's
+ * order already exists (unique channel + external id): a second delivery of the same order.
  */
 export async function insertOrder(tx: Queryable, record: OrderRecord, rawId: number | null, channelUpdatedAt: string | null = null): Promise<boolean> {
   const o = record.order;
-  const { rowCount } = await tx.query(
-    `INSERT INTO orders (id, order_number, channel, external_id, status, payment_status, fulfillment_status,
-                         currency, grand_total, customer_email, ship_country, data, raw_id, placed_at, channel_updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-     ON CONFLICT (channel, external_id) DO NOTHING`,
+  const { rows } = await tx.query<{ inserted: boolean }>(
+    `WITH inserted AS (
+       INSERT INTO orders (id, order_number, channel, external_id, status, payment_status, fulfillment_status,
+                           currency, grand_total, customer_email, ship_country, data, raw_id, placed_at, channel_updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+       ON CONFLICT (channel, external_id) DO NOTHING RETURNING id),
+     lines AS (${insertLines('inserted', 16)})
+     SELECT EXISTS (SELECT 1 FROM inserted) AS inserted`,
     [record.id, record.orderNumber, record.channel, record.externalId, record.status, record.paymentStatus,
       record.fulfillmentStatus, o.currency, o.totals.grandTotal, o.customer.email ?? null,
-      o.shippingAddress?.country ?? null, jsonb(o), rawId, o.placedAt, channelUpdatedAt],
+      o.shippingAddress?.country ?? null, jsonb(o), rawId, o.placedAt, channelUpdatedAt, ...lineValues(o)],
   );
-  if (rowCount !== 1) return false;
-  await insertOrderLines(tx, record.id, o);
-  return true;
+  return rows[0]?.inserted === true;
 }
+
+/**
+ * The INSERT of an order's lines, for the order whose id the query `source` yields (none:
+ * no lines), the six line arrays from parameter `$first` on (`lineValues`).
+ */
+function insertLines(source: string, first: number): string {
+  const p = (i: number) => `$${first + i}`;
+  return `INSERT INTO order_lines (order_id, line_no, sku, name, quantity, unit_price, discount, tax)
+     SELECT o.id, n, sku, name, quantity, unit_price, discount, tax
+       FROM ${source} AS o, unnest(${p(0)}::text[], ${p(1)}::text[], ${p(2)}::int[], ${p(3)}::bigint[], ${p(4)}::bigint[], ${p(5)}::bigint[])
+            WITH ORDINALITY AS l(sku, name, quantity, unit_price, discount, tax, n)`;
+}
+
+const lineValues = (o: CanonicalOrder): unknown[] => [o.lines.map((l) => l.sku), o.lines.map((l) => l.name), o.lines.map((l) => l.quantity),
+  o.lines.map((l) => l.unitPrice), o.lines.map((l) => l.discount), o.lines.map((l) => l.tax)];
 
 /** Replaces an order's canonical data and lines with a newer snapshot from its channel. */
 export async function replaceOrderData(tx: Queryable, id: string, o: CanonicalOrder): Promise<void> {
@@ -40,7 +56,7 @@ export async function replaceOrderData(tx: Queryable, id: string, o: CanonicalOr
     [id, jsonb(o), o.currency, o.totals.grandTotal, o.customer.email ?? null, o.shippingAddress?.country ?? null],
   );
   await tx.query('DELETE FROM order_lines WHERE order_id = $1', [id]);
-  await insertOrderLines(tx, id, o);
+  await tx.query(insertLines('(SELECT $1::uuid AS id)', 2), [id, ...lineValues(o)]);
 }
 
 /** Remembers the channel's last-modified time of the snapshot the order now reflects. */
@@ -60,16 +76,6 @@ export async function lockOrderByExternalId(tx: Queryable, channel: string, exte
   return { record, channelUpdatedAt: channelUpdatedAt ? channelUpdatedAt.toISOString() : null };
 }
 
-async function insertOrderLines(tx: Queryable, orderId: string, o: CanonicalOrder): Promise<void> {
-  await tx.query(
-    `INSERT INTO order_lines (order_id, line_no, sku, name, quantity, unit_price, discount, tax)
-     SELECT $1, n, sku, name, quantity, unit_price, discount, tax
-       FROM unnest($2::text[], $3::text[], $4::int[], $5::bigint[], $6::bigint[], $7::bigint[])
-            WITH ORDINALITY AS l(sku, name, quantity, unit_price, discount, tax, n)`,
-    [orderId, o.lines.map((l) => l.sku), o.lines.map((l) => l.name), o.lines.map((l) => l.quantity),
-      o.lines.map((l) => l.unitPrice), o.lines.map((l) => l.discount), o.lines.map((l) => l.tax)],
-  );
-}
 
 /** Reads an order and locks its row until the transaction ends: every state change goes through this. */
 export async function lockOrder(tx: Queryable, id: string): Promise<OrderRecord | undefined> {

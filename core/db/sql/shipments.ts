@@ -1,5 +1,6 @@
 import type { Queryable } from '../pool.ts';
 import { jsonb } from '../jsonb.ts';
+import type { ReservationLine } from '../../order/record.ts';
 
 export interface ShipmentRow {
   id: string;
@@ -20,23 +21,44 @@ const columns = `id, order_id AS "orderId", warehouse, lines, carrier, service_l
 
 /** Replaces an order's planned shipments (a new allocation supersedes the last one). */
 export async function planShipments(tx: Queryable, orderId: string, shipments: Omit<ShipmentRow, 'id' | 'orderId' | 'status'>[]): Promise<void> {
-  await tx.query(`UPDATE shipments SET status = 'cancelled' WHERE order_id = $1 AND status = 'planned'`, [orderId]);
-  for (const s of shipments) {
-    await tx.query(
-      `INSERT INTO shipments (id, order_id, warehouse, lines, carrier, service_level, promised_ship_date, promised_delivery_date, status, plan)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'planned', $9)
-       ON CONFLICT (id) DO UPDATE SET lines = EXCLUDED.lines, carrier = EXCLUDED.carrier, service_level = EXCLUDED.service_level,
-         promised_ship_date = EXCLUDED.promised_ship_date, promised_delivery_date = EXCLUDED.promised_delivery_date,
-         status = 'planned', plan = EXCLUDED.plan, requested_at = NULL`,
-      [`${orderId}:${s.warehouse}`, orderId, s.warehouse, jsonb(s.lines), s.carrier, s.serviceLevel, s.promisedShipDate, s.promisedDeliveryDate, jsonb(s.plan)],
-    );
-  }
+  // one shipment per warehouse: planning again for a warehouse updates its row
+  const ids = shipments.map((s) => `${orderId}:${s.warehouse}`);
+  // One statement: the earlier plan's other shipments cancelled, these written. The
+  // cancel leaves out the rows the insert writes: a statement changes a row once.
+  await tx.query(
+    `WITH cancelled AS (
+       UPDATE shipments SET status = 'cancelled' WHERE order_id = $1 AND status = 'planned' AND id <> ALL($2::text[]))
+     INSERT INTO shipments (id, order_id, warehouse, lines, carrier, service_level, promised_ship_date, promised_delivery_date, status, plan)
+     SELECT id, $1, warehouse, lines, carrier, service_level, ship, delivery, 'planned', plan
+       FROM unnest($2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::date[], $8::date[], $9::jsonb[])
+         AS s(id, warehouse, lines, carrier, service_level, ship, delivery, plan)
+     ON CONFLICT (id) DO UPDATE SET lines = EXCLUDED.lines, carrier = EXCLUDED.carrier, service_level = EXCLUDED.service_level,
+       promised_ship_date = EXCLUDED.promised_ship_date, promised_delivery_date = EXCLUDED.promised_delivery_date,
+       status = 'planned', plan = EXCLUDED.plan, requested_at = NULL`,
+    [orderId, ids, shipments.map((s) => s.warehouse), shipments.map((s) => jsonb(s.lines)), shipments.map((s) => s.carrier),
+      shipments.map((s) => s.serviceLevel), shipments.map((s) => s.promisedShipDate), shipments.map((s) => s.promisedDeliveryDate),
+      shipments.map((s) => jsonb(s.plan))],
+  );
 }
 
 export async function shipmentsOf(db: Queryable, orderId: string, status?: ShipmentRow['status']): Promise<ShipmentRow[]> {
   const { rows } = await db.query<ShipmentRow>(
     `SELECT ${columns} FROM shipments WHERE order_id = $1 AND ($2::text IS NULL OR status = $2) ORDER BY warehouse`, [orderId, status ?? null]);
   return rows;
+}
+
+/**
+ * What release reads once the order is locked, in one round trip: the stock the order holds
+ * (as `heldReservations`) and its planned shipments (as `shipmentsOf(…, 'planned')`).
+ */
+export async function releaseFacts(db: Queryable, orderId: string): Promise<{ held: ReservationLine[]; planned: ShipmentRow[] }> {
+  const { rows } = await db.query<{ held: ReservationLine[]; planned: ShipmentRow[] }>(
+    `SELECT (SELECT coalesce(json_agg(r ORDER BY r.warehouse, r.sku), '[]')
+               FROM (SELECT warehouse, sku, quantity FROM reservations WHERE order_id = $1 AND status = 'held') r) AS held,
+            (SELECT coalesce(json_agg(s ORDER BY s.warehouse), '[]')
+               FROM (SELECT ${columns} FROM shipments WHERE order_id = $1 AND status = 'planned') s) AS planned`,
+    [orderId]);
+  return rows[0]!;
 }
 
 export async function markShipmentsRequested(tx: Queryable, orderId: string): Promise<void> {
