@@ -5,8 +5,8 @@ import { openException } from '../db/sql/exceptions.ts';
 import { releaseCredit } from '../db/sql/credit.ts';
 import { cancelPlannedShipments } from '../db/sql/shipments.ts';
 import { releaseReservations, reserveStock } from '../db/sql/inventory.ts';
-import { appendOrderEvent, replaceOrderData, setChannelUpdatedAt, updateOrderState } from '../db/sql/orders.ts';
-import { enqueueMessages, type OutboxMessage } from '../db/sql/outbox.ts';
+import { replaceOrderData, saveOrderChange, setChannelUpdatedAt } from '../db/sql/orders.ts';
+import type { OutboxMessage } from '../db/sql/outbox.ts';
 import { cloudEvent } from '../messaging/cloudevent.ts';
 import { names } from '../messaging/topology.ts';
 import type { OrderChange, OrderRecord } from '../order/record.ts';
@@ -58,17 +58,23 @@ export async function applyOrderChange(
     fulfillmentStatus: change.fulfillmentStatus ?? record.fulfillmentStatus,
     warehouse: change.warehouse ?? record.warehouse,
   };
-  // the exceptions whose cause went away are resolved by the same statement
-  await updateOrderState(tx, record.id, next, change.resolves?.length ? { types: change.resolves, note: change.timeline.reason ?? change.timeline.type } : undefined);
-  await appendOrderEvent(tx, {
-    orderId: record.id,
-    type: change.timeline.type,
-    fromStatus: record.status,
-    toStatus: to,
-    actor: cause.actor ?? `stage:${cause.stage}`,
-    reason: change.timeline.reason,
-    data: change.timeline.data,
+  await saveOrderChange(tx, {
+    id: record.id,
+    state: next,
+    timeline: {
+      orderId: record.id,
+      type: change.timeline.type,
+      fromStatus: record.status,
+      toStatus: to,
+      actor: cause.actor ?? `stage:${cause.stage}`,
+      reason: change.timeline.reason,
+      data: change.timeline.data,
+    },
+    messages: orderMessages(ctx, cause.stage, record.id, change.emit),
+    // the exceptions whose cause went away
+    resolve: change.resolves?.length ? { types: change.resolves, note: change.timeline.reason ?? change.timeline.type } : undefined,
   });
+  // after the resolves above: an exception this change opens is not resolved by it
   if (change.exception) {
     const sop = sopFor(ctx.config, change.exception.type);
     await openException(tx, {
@@ -82,6 +88,5 @@ export async function applyOrderChange(
       details: change.exception.details ?? {},
     });
   }
-  await enqueueMessages(tx, orderMessages(ctx, cause.stage, record.id, change.emit));
   return next;
 }

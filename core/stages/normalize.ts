@@ -1,7 +1,7 @@
 import { sopFor } from '../config/business.ts';
 import type { Tx } from '../db/pool.ts';
 import { openException } from '../db/sql/exceptions.ts';
-import { appendOrderEvent, insertOrder, lockOrderByExternalId, nextOrderSequence } from '../db/sql/orders.ts';
+import { insertOrder, lockOrderByExternalId, nextOrderSequence } from '../db/sql/orders.ts';
 import { enqueueMessages } from '../db/sql/outbox.ts';
 import { getRawDelivery, markRawDelivery, markRawProcessed, type StoredDelivery } from '../db/sql/raw.ts';
 import { normalizeDelivery } from '../inbound.ts';
@@ -78,11 +78,10 @@ async function createOrder(tx: Tx, ctx: StageContext, raw: StoredDelivery, snaps
   // Payments naming this order wait for it to commit (see lockMatchKey).
   await lockMatchKey(tx, record.externalId);
   // Unique (channel, external id): a concurrent delivery of the same order may win the race.
-  if (!(await insertOrder(tx, record, raw.id, snapshot.updatedAt))) return;
-  await appendOrderEvent(tx, {
+  if (!(await insertOrder(tx, record, raw.id, snapshot.updatedAt, {
     orderId: record.id, type: 'order.received', fromStatus: null, toStatus: 'received', actor: `channel:${record.channel}`,
     reason: `received as ${record.orderNumber}`, data: { rawId: raw.id, externalNumber: snapshot.order.externalNumber ?? null },
-  });
+  }))) return;
   // Payments that arrived before their order belong to it now.
   const providers = (ctx.config.payments?.links ?? []).filter((l) => l.channel === record.channel).map((l) => l.provider);
   const early = await claimEarlyPayments(tx, record, providers);

@@ -1,8 +1,10 @@
 import type { CanonicalOrder } from '../../../schemas/canonical-order.ts';
 import type { OrderRecord } from '../../order/record.ts';
-import type { FulfillmentStatus, OrderStatus, PaymentStatus } from '../../order/status.ts';
+import type { OrderStatus } from '../../order/status.ts';
 import type { Queryable } from '../pool.ts';
 import { jsonb } from '../jsonb.ts';
+import { parameters, type Param } from '../parameters.ts';
+import { outboxInsert, type OutboxMessage } from './outbox.ts';
 
 const recordColumns = `id, order_number AS "orderNumber", channel, external_id AS "externalId", status,
   payment_status AS "paymentStatus", fulfillment_status AS "fulfillmentStatus", warehouse, data AS "order"`;
@@ -13,40 +15,38 @@ export async function nextOrderSequence(db: Queryable): Promise<number> {
 }
 
 /**
- * Inserts a new order with its lines, in one statement. Returns false when the channel's
- * order already exists (unique channel + external id): a second delivery of the same order.
+ * Inserts a new order with its lines and its first timeline entry, in one statement.
+ * Returns false when the channel's order already exists (unique channel + external id): a
+ * second delivery of the same order; then nothing is written.
  */
-export async function insertOrder(tx: Queryable, record: OrderRecord, rawId: number | null, channelUpdatedAt: string | null = null): Promise<boolean> {
+export async function insertOrder(tx: Queryable, record: OrderRecord, rawId: number | null, channelUpdatedAt: string | null = null, received?: TimelineEntry): Promise<boolean> {
   const o = record.order;
+  const { values, p } = parameters();
   const { rows } = await tx.query<{ inserted: boolean }>(
     `WITH inserted AS (
        INSERT INTO orders (id, order_number, channel, external_id, status, payment_status, fulfillment_status,
                            currency, grand_total, customer_email, ship_country, data, raw_id, placed_at, channel_updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+       VALUES (${[record.id, record.orderNumber, record.channel, record.externalId, record.status, record.paymentStatus,
+         record.fulfillmentStatus, o.currency, o.totals.grandTotal, o.customer.email ?? null, o.shippingAddress?.country ?? null,
+         jsonb(o), rawId, o.placedAt, channelUpdatedAt].map(p).join(', ')})
        ON CONFLICT (channel, external_id) DO NOTHING RETURNING id),
-     lines AS (${insertLines('inserted', 16)})
+     lines AS (${insertLines('inserted', p, o)})
+     ${received ? `, timeline AS (${orderEventInsert(p, received, 'inserted')})` : ''}
      SELECT EXISTS (SELECT 1 FROM inserted) AS inserted`,
-    [record.id, record.orderNumber, record.channel, record.externalId, record.status, record.paymentStatus,
-      record.fulfillmentStatus, o.currency, o.totals.grandTotal, o.customer.email ?? null,
-      o.shippingAddress?.country ?? null, jsonb(o), rawId, o.placedAt, channelUpdatedAt, ...lineValues(o)],
+    values,
   );
   return rows[0]?.inserted === true;
 }
 
-/**
- * The INSERT of an order's lines, for the order whose id the query `source` yields (none:
- * no lines), the six line arrays from parameter `$first` on (`lineValues`).
- */
-function insertLines(source: string, first: number): string {
-  const p = (i: number) => `$${first + i}`;
+/** The INSERT of an order's lines, for the order whose id the query `source` yields (none: no lines). */
+function insertLines(source: string, p: Param, o: CanonicalOrder): string {
   return `INSERT INTO order_lines (order_id, line_no, sku, name, quantity, unit_price, discount, tax)
      SELECT o.id, n, sku, name, quantity, unit_price, discount, tax
-       FROM ${source} AS o, unnest(${p(0)}::text[], ${p(1)}::text[], ${p(2)}::int[], ${p(3)}::bigint[], ${p(4)}::bigint[], ${p(5)}::bigint[])
+       FROM ${source} AS o, unnest(${p(o.lines.map((l) => l.sku))}::text[], ${p(o.lines.map((l) => l.name))}::text[],
+         ${p(o.lines.map((l) => l.quantity))}::int[], ${p(o.lines.map((l) => l.unitPrice))}::bigint[],
+         ${p(o.lines.map((l) => l.discount))}::bigint[], ${p(o.lines.map((l) => l.tax))}::bigint[])
             WITH ORDINALITY AS l(sku, name, quantity, unit_price, discount, tax, n)`;
 }
-
-const lineValues = (o: CanonicalOrder): unknown[] => [o.lines.map((l) => l.sku), o.lines.map((l) => l.name), o.lines.map((l) => l.quantity),
-  o.lines.map((l) => l.unitPrice), o.lines.map((l) => l.discount), o.lines.map((l) => l.tax)];
 
 /** Replaces an order's canonical data and lines with a newer snapshot from its channel. */
 export async function replaceOrderData(tx: Queryable, id: string, o: CanonicalOrder): Promise<void> {
@@ -56,7 +56,8 @@ export async function replaceOrderData(tx: Queryable, id: string, o: CanonicalOr
     [id, jsonb(o), o.currency, o.totals.grandTotal, o.customer.email ?? null, o.shippingAddress?.country ?? null],
   );
   await tx.query('DELETE FROM order_lines WHERE order_id = $1', [id]);
-  await tx.query(insertLines('(SELECT $1::uuid AS id)', 2), [id, ...lineValues(o)]);
+  const { values, p } = parameters();
+  await tx.query(insertLines(`(SELECT ${p(id)}::uuid AS id)`, p, o), values);
 }
 
 /** Remembers the channel's last-modified time of the snapshot the order now reflects. */
@@ -83,33 +84,6 @@ export async function lockOrder(tx: Queryable, id: string): Promise<OrderRecord 
   return rows[0];
 }
 
-/**
- * Sets an order's state; with `resolve`, also resolves its open exceptions of those types
- * (the cause went away) in the same statement: one round trip instead of two, on a path
- * every order takes and where there is usually nothing to resolve.
- */
-export async function updateOrderState(
-  tx: Queryable,
-  id: string,
-  state: { status: OrderStatus; paymentStatus: PaymentStatus; fulfillmentStatus: FulfillmentStatus; warehouse: string | null },
-  resolve?: { types: readonly string[]; note: string },
-): Promise<void> {
-  const update = `UPDATE orders SET status_changed_at = CASE WHEN status = $2 THEN status_changed_at ELSE now() END,
-                       status = $2, payment_status = $3, fulfillment_status = $4, warehouse = $5, updated_at = now() WHERE id = $1`;
-  const values: unknown[] = [id, state.status, state.paymentStatus, state.fulfillmentStatus, state.warehouse];
-  if (!resolve || resolve.types.length === 0) {
-    await tx.query(update, values);
-    return;
-  }
-  await tx.query(
-    `WITH resolved AS (
-       UPDATE exceptions SET status = 'resolved', resolved_at = now(), details = details || jsonb_build_object('resolution', $7::text)
-        WHERE order_id = $1 AND type = ANY($6::text[]) AND status = 'open')
-     ${update}`,
-    [...values, resolve.types, resolve.note],
-  );
-}
-
 export interface TimelineEntry {
   orderId: string;
   type: string;
@@ -121,10 +95,50 @@ export interface TimelineEntry {
 }
 
 export async function appendOrderEvent(tx: Queryable, e: TimelineEntry): Promise<void> {
-  await tx.query(
-    `INSERT INTO order_events (order_id, type, from_status, to_status, actor, reason, data) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [e.orderId, e.type, e.fromStatus, e.toStatus, e.actor, e.reason ?? null, e.data ? jsonb(e.data) : null],
-  );
+  const { values, p } = parameters();
+  await tx.query(orderEventInsert(p, e), values);
+}
+
+/** The INSERT of a timeline entry; with `onlyIf`, only when that CTE yields a row. */
+function orderEventInsert(p: Param, e: TimelineEntry, onlyIf?: string): string {
+  return `INSERT INTO order_events (order_id, type, from_status, to_status, actor, reason, data)
+     SELECT ${p(e.orderId)}::uuid, ${p(e.type)}::text, ${p(e.fromStatus)}::text, ${p(e.toStatus)}::text, ${p(e.actor)}::text,
+            ${p(e.reason ?? null)}::text, ${p(e.data ? jsonb(e.data) : null)}::jsonb
+     ${onlyIf ? `WHERE EXISTS (SELECT 1 FROM ${onlyIf})` : ''}`;
+}
+
+export type OrderState = Pick<OrderRecord, 'status' | 'paymentStatus' | 'fulfillmentStatus' | 'warehouse'>;
+
+/**
+ * Writes what a stage decided about an order in one statement, one round trip on the path
+ * every order takes several times: its new state, the entry on its timeline, the messages
+ * it causes (outbox) and, with `resolve`, its open exceptions of those types resolved (the
+ * cause went away; usually there are none).
+ */
+export async function saveOrderChange(tx: Queryable, change: {
+  id: string;
+  state: OrderState;
+  timeline: TimelineEntry;
+  messages: readonly OutboxMessage[];
+  resolve?: { types: readonly string[]; note: string } | undefined;
+}): Promise<void> {
+  const { values, p } = parameters();
+  const id = p(change.id);
+  const status = p(change.state.status);
+  const parts = [
+    `state AS (UPDATE orders SET status_changed_at = CASE WHEN status = ${status} THEN status_changed_at ELSE now() END,
+       status = ${status}, payment_status = ${p(change.state.paymentStatus)}, fulfillment_status = ${p(change.state.fulfillmentStatus)},
+       warehouse = ${p(change.state.warehouse)}, updated_at = now() WHERE id = ${id})`,
+    `timeline AS (${orderEventInsert(p, change.timeline)})`,
+  ];
+  if (change.resolve && change.resolve.types.length > 0) {
+    parts.push(`resolved AS (UPDATE exceptions SET status = 'resolved', resolved_at = now(),
+       details = details || jsonb_build_object('resolution', ${p(change.resolve.note)}::text)
+       WHERE order_id = ${id} AND type = ANY(${p(change.resolve.types)}::text[]) AND status = 'open')`);
+  }
+  if (change.messages.length > 0) parts.push(`messages AS (${outboxInsert(p, change.messages)})`);
+  // data-modifying CTEs run to completion whether or not the query reads them
+  await tx.query(`WITH ${parts.join(',\n     ')}\n     SELECT 1`, values);
 }
 
 /** An order as lists show it: the record's state without the canonical data, plus totals and times. */

@@ -1,6 +1,7 @@
 import type { Queryable } from '../pool.ts';
 import type { CloudEvent } from '../../messaging/cloudevent.ts';
 import { jsonb } from '../jsonb.ts';
+import { parameters, type Param } from '../parameters.ts';
 
 export interface OutboxMessage {
   exchange: string;
@@ -21,17 +22,16 @@ export interface PendingMessage {
 /** Writes messages to the outbox in the caller's transaction; they go out only if it commits. */
 export async function enqueueMessages(db: Queryable, messages: readonly OutboxMessage[]): Promise<void> {
   if (messages.length === 0) return;
-  await db.query(
-    `INSERT INTO outbox (message_id, exchange, routing_key, body, headers)
-     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::jsonb[])`,
-    [
-      messages.map((m) => m.event.id),
-      messages.map((m) => m.exchange),
-      messages.map((m) => m.routingKey),
-      messages.map((m) => jsonb(m.event)),
-      messages.map((m) => jsonb(m.headers ?? {})),
-    ],
-  );
+  const { values, p } = parameters();
+  await db.query(outboxInsert(p, messages), values);
+}
+
+/** The INSERT of `messages` into the outbox, for a statement that also writes other rows. */
+export function outboxInsert(p: Param, messages: readonly OutboxMessage[]): string {
+  return `INSERT INTO outbox (message_id, exchange, routing_key, body, headers)
+     SELECT * FROM unnest(${p(messages.map((m) => m.event.id))}::uuid[], ${p(messages.map((m) => m.exchange))}::text[],
+       ${p(messages.map((m) => m.routingKey))}::text[], ${p(messages.map((m) => jsonb(m.event)))}::jsonb[],
+       ${p(messages.map((m) => jsonb(m.headers ?? {})))}::jsonb[])`;
 }
 
 /**
