@@ -217,8 +217,11 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     async stop() {
       stopping = true;
       if (channel && consumerTag) await channel.cancel(consumerTag).catch(() => {});
-      // a finishing batch starts the next from those waiting: wait until none is left
-      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      // deliveries still waiting for a batch are handled too, then whatever is in flight
+      while (inFlight.size > 0 || waiting.length > 0) {
+        startBatches();
+        await Promise.allSettled([...inFlight]);
+      }
       await channel?.close().catch(() => {});
     },
   };
