@@ -5,16 +5,20 @@ import { createPool, isUnreachable } from '../core/db/pool.ts';
 import { startHub, type Hub } from '../core/hub.ts';
 import { quietLogger, removeNamespace, testEnv, testNamespace } from './support/env.ts';
 
-// A hub process that starts while Postgres restarts waits for it (core/hub.ts), instead of
-// exiting and leaving it to a supervisor.
+// A hub process that starts while Postgres or RabbitMQ restarts waits for it (core/hub.ts,
+// core/messaging/broker.ts), instead of exiting and leaving it to a supervisor.
 const namespace = testNamespace('startup');
+const brokerNamespace = testNamespace('startup-amqp');
 let hub: Hub | undefined;
-let forwarder: net.Server | undefined;
+let workerHub: Hub | undefined;
+const forwarders: net.Server[] = [];
 
 afterAll(async () => {
   await hub?.stop();
-  await new Promise((resolve) => (forwarder ? forwarder.close(resolve) : resolve(undefined)));
+  await workerHub?.stop();
+  for (const f of forwarders) await new Promise((resolve) => f.close(resolve));
   await removeNamespace(testEnv(namespace), hub?.topology);
+  await removeNamespace(testEnv(brokerNamespace), workerHub?.topology);
 });
 
 /** A port nothing listens on (yet). */
@@ -26,14 +30,16 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Forwards `port` to the real Postgres, from now on: the database "comes up". */
-function forwardToPostgres(port: number): net.Server {
-  return net.createServer((client) => {
-    const upstream = net.connect(5432, '127.0.0.1');
+/** Forwards `port` to the real service on `target`, from now on: the service "comes up". */
+function forwardTo(target: number, port: number): net.Server {
+  const server = net.createServer((client) => {
+    const upstream = net.connect(target, '127.0.0.1');
     client.pipe(upstream).pipe(client);
     client.on('error', () => upstream.destroy());
     upstream.on('error', () => client.destroy());
   }).listen(port, '127.0.0.1');
+  forwarders.push(server);
+  return server;
 }
 
 describe('startup', () => {
@@ -58,9 +64,25 @@ describe('startup', () => {
     void starting.then(() => (started = true), () => {});
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(started).toBe(false); // still waiting: nothing listens on the database's port
-    forwarder = forwardToPostgres(port);
+    forwardTo(5432, port);
     hub = await starting;
     const health = await fetch(`http://127.0.0.1:${hub.port}/health`);
     expect(health.status).toBe(200);
   });
+
+  it('waits for a broker that is not up yet, then starts its consumers', async () => {
+    const port = await freePort();
+    const env = testEnv(brokerNamespace, { AMQP_URL: `amqp://guest:guest@127.0.0.1:${port}` });
+    const starting = startHub(env, { roles: ['worker'], logger: quietLogger() });
+    let started = false;
+    void starting.then(() => (started = true), () => {});
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(started).toBe(false); // still waiting: nothing listens on the broker's port
+    forwardTo(5672, port);
+    workerHub = await starting;
+    expect(workerHub.broker?.connected()).toBe(true);
+    // the topology was asserted on the late connection: the stage queues exist
+    const { messageCount } = await workerHub.broker!.publisher().then((ch) => ch.checkQueue(workerHub!.topology.queues[0]!.name));
+    expect(messageCount).toBe(0);
+  }, 30_000);
 });
