@@ -232,6 +232,13 @@ describe('parseStripeBalanceTransactions', () => {
     expect(problems[5]?.message).toBe('Source is empty on a charge row');
   });
 
+  it('reports a record with a NUL character as a problem at its line, and keeps the others', () => {
+    const csv = ['id,Type,Source,Amount,Fee,Net,Currency', 'txn_1,charge,ch_1\u0000x,10.00,0.30,9.70,usd', 'txn_2,charge,ch_2,10.00,0.30,9.70,usd'].join('\n');
+    const { rows, problems } = parseStripeBalanceTransactions(csv);
+    expect(rows.map((r) => r.paymentId)).toEqual(['ch_2']);
+    expect(problems).toEqual([{ line: 2, message: 'a NUL character in the record: a settlement report is text' }]);
+  });
+
   it('reports an unclosed quote as a problem, not an exception', () => {
     expect(parseStripeBalanceTransactions('id,Type\ntxn_1,"charge\n')).toEqual({
       rows: [],

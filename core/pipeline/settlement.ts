@@ -263,6 +263,11 @@ function readReport(
   const problems: SettlementProblem[] = [];
   for (const record of body) {
     if (record.fields.every((field) => field.trim() === '')) continue;
+    // No report has one, and Postgres refuses it in text: the record is a problem, not a row.
+    if (record.fields.some((field) => field.includes('\u0000'))) {
+      problems.push({ line: record.line, message: 'a NUL character in the record: a settlement report is text' });
+      continue;
+    }
     try {
       rows.push(readRow(record));
     } catch (error) {
