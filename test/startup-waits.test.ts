@@ -42,6 +42,19 @@ function forwardTo(target: number, port: number): net.Server {
   return server;
 }
 
+/**
+ * A hub starting against `port`, where nothing listens yet: still waiting after 1.5 s; once
+ * `port` forwards to the real service on `target`, it finishes starting.
+ */
+async function startsOnceUp(starting: Promise<Hub>, target: number, port: number): Promise<Hub> {
+  let started = false;
+  void starting.then(() => (started = true), () => {});
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  expect(started).toBe(false);
+  forwardTo(target, port);
+  return starting;
+}
+
 describe('startup', () => {
   it('tells an unreachable database from a statement Postgres refused', async () => {
     const db = createPool('postgres://postgres@127.0.0.1:5432/postgres', 'public', 1);
@@ -59,13 +72,7 @@ describe('startup', () => {
   it('waits for a database that is not up yet, then starts and serves', async () => {
     const port = await freePort();
     const env = testEnv(namespace, { DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/postgres` });
-    const starting = startHub(env, { roles: ['api'], port: 0, logger: quietLogger() });
-    let started = false;
-    void starting.then(() => (started = true), () => {});
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
-    expect(started).toBe(false); // still waiting: nothing listens on the database's port
-    forwardTo(5432, port);
-    hub = await starting;
+    hub = await startsOnceUp(startHub(env, { roles: ['api'], port: 0, logger: quietLogger() }), 5432, port);
     const health = await fetch(`http://127.0.0.1:${hub.port}/health`);
     expect(health.status).toBe(200);
   });
@@ -73,13 +80,7 @@ describe('startup', () => {
   it('waits for a broker that is not up yet, then starts its consumers', async () => {
     const port = await freePort();
     const env = testEnv(brokerNamespace, { AMQP_URL: `amqp://guest:guest@127.0.0.1:${port}` });
-    const starting = startHub(env, { roles: ['worker'], logger: quietLogger() });
-    let started = false;
-    void starting.then(() => (started = true), () => {});
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
-    expect(started).toBe(false); // still waiting: nothing listens on the broker's port
-    forwardTo(5672, port);
-    workerHub = await starting;
+    workerHub = await startsOnceUp(startHub(env, { roles: ['worker'], logger: quietLogger() }), 5672, port);
     expect(workerHub.broker?.connected()).toBe(true);
     // the topology was asserted on the late connection: the stage queues exist
     const { messageCount } = await workerHub.broker!.publisher().then((ch) => ch.checkQueue(workerHub!.topology.queues[0]!.name));

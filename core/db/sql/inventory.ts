@@ -31,6 +31,11 @@ export async function availableStock(db: Queryable, skus: readonly string[], loc
       WHERE sku = ANY($1::text[]) ORDER BY warehouse, sku ${lock ? 'FOR UPDATE' : ''}`,
     [skus],
   );
+  return stockByWarehouse(rows);
+}
+
+/** Available stock rows as a map: warehouse, then SKU. */
+export function stockByWarehouse(rows: readonly { warehouse: string; sku: string; available: number }[]): Map<string, Map<string, number>> {
   const byWarehouse = new Map<string, Map<string, number>>();
   for (const r of rows) {
     const stock = byWarehouse.get(r.warehouse) ?? new Map<string, number>();
@@ -90,9 +95,11 @@ export async function releaseReservations(tx: Queryable, orderId: string): Promi
   return held;
 }
 
+/** The stock order `$1` holds, as reservation lines (release reads them in its own statement too). */
+export const heldReservationsQuery = `SELECT warehouse, sku, quantity FROM reservations WHERE order_id = $1 AND status = 'held' ORDER BY warehouse, sku`;
+
 export async function heldReservations(db: Queryable, orderId: string): Promise<ReservationLine[]> {
-  const { rows } = await db.query<ReservationLine>(
-    `SELECT warehouse, sku, quantity FROM reservations WHERE order_id = $1 AND status = 'held' ORDER BY warehouse, sku`, [orderId]);
+  const { rows } = await db.query<ReservationLine>(heldReservationsQuery, [orderId]);
   return rows;
 }
 

@@ -1,6 +1,7 @@
 import type { Queryable } from '../pool.ts';
 import { jsonb } from '../jsonb.ts';
 import type { ReservationLine } from '../../order/record.ts';
+import { heldReservationsQuery } from './inventory.ts';
 
 export interface ShipmentRow {
   id: string;
@@ -53,8 +54,7 @@ export async function shipmentsOf(db: Queryable, orderId: string, status?: Shipm
  */
 export async function releaseFacts(db: Queryable, orderId: string): Promise<{ held: ReservationLine[]; planned: ShipmentRow[] }> {
   const { rows } = await db.query<{ held: ReservationLine[]; planned: ShipmentRow[] }>(
-    `SELECT (SELECT coalesce(json_agg(r ORDER BY r.warehouse, r.sku), '[]')
-               FROM (SELECT warehouse, sku, quantity FROM reservations WHERE order_id = $1 AND status = 'held') r) AS held,
+    `SELECT (SELECT coalesce(json_agg(r ORDER BY r.warehouse, r.sku), '[]') FROM (${heldReservationsQuery}) r) AS held,
             (SELECT coalesce(json_agg(s ORDER BY s.warehouse), '[]')
                FROM (SELECT ${columns} FROM shipments WHERE order_id = $1 AND status = 'planned') s) AS planned`,
     [orderId]);

@@ -1,5 +1,6 @@
 import type { CustomerFacts } from '../../pipeline/validate.ts';
 import type { Queryable } from '../pool.ts';
+import { stockByWarehouse } from './inventory.ts';
 
 export interface OrderValidationFacts {
   /** available (on hand − reserved) by warehouse, then SKU — read without locks: allocation re-checks under them */
@@ -39,11 +40,6 @@ export async function validationFacts(
     [order.skus, order.email || null, order.id, order.customerKey],
   );
   const facts = rows[0]!;
-  const available = new Map<string, Map<string, number>>();
-  for (const r of facts.stock) {
-    const stock = available.get(r.warehouse) ?? new Map<string, number>();
-    stock.set(r.sku, r.available);
-    available.set(r.warehouse, stock);
-  }
+  const available = stockByWarehouse(facts.stock);
   return { available, customer: { previousOrders: facts.previousOrders, storeCredit: facts.storeCredit }, waivedRules: facts.waivedRules };
 }
