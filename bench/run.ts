@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -228,12 +228,11 @@ async function main(): Promise<number> {
   await sink.close();
   agent.destroy();
 
-  const halfStats = half;
   const limitPerS = limit.journeysPerSecond;
   const summary = {
     limit_per_s: round(limitPerS), hub_per_s: round(best), ratio: round(best / limitPerS, 4),
-    p50_ms: round(halfStats.p50Ms), p90_ms: round(halfStats.p90Ms), p99_ms: round(halfStats.p99Ms),
-    rss_mb: round(halfStats.rssMb), cpu_pct: round(halfStats.cpuPct),
+    p50_ms: round(half.p50Ms), p90_ms: round(half.p90Ms), p99_ms: round(half.p99Ms),
+    rss_mb: round(half.rssMb), cpu_pct: round(half.cpuPct),
     pg_tx_per_order: round((xactAfter - xactBefore) / Math.max(1, measuredOrders), 2),
     msgs_per_order: round(Number(counts.rows[0]?.outbox ?? 0) / Math.max(1, accepted.length), 2),
     workers: workers || 1,
@@ -244,7 +243,7 @@ async function main(): Promise<number> {
     consumed_per_order: round(Number(counts.rows[0]?.inbox ?? 0) / Math.max(1, accepted.length), 2),
     consumed_per_order_metrics: consumedFromMetrics === undefined ? null : round(consumedFromMetrics / Math.max(1, accepted.length), 2),
     orders: accepted.length, exactly_once: { ok: check.ok, missing: check.missing.length, duplicates: check.duplicates.length, unexpected: check.unexpected.length, uncertain: uncertain.size },
-    load_average: (await import('node:os')).loadavg().map((v) => round(v, 2)),
+    load_average: loadavg().map((v) => round(v, 2)),
     broker_limit: limit,
   };
 

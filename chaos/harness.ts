@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { loadConfig } from '../core/config/business.ts';
 import { defaultConfigPath, readEnv } from '../core/config/env.ts';
@@ -19,8 +20,9 @@ import { removeNamespace } from '../test/support/env.ts';
 import { startSmtpSink, type SmtpSink } from '../test/support/smtp-sink.ts';
 import { judge, settledStatuses, type Expectation, type Observed, type Verdict } from './checks.ts';
 import { faultKinds, faultSequence, seededRandom, serviceRestarts, type FaultKind } from './faults.ts';
-import { migrateOnce, pidOwningPort, superviseHub, type Supervisor } from './processes.ts';
-import { freePort, sharedServices, startPrivateServices, throughProxy, type PrivateServices } from './services.ts';
+import { freePort, migrateHub } from '../bench/hub-processes.ts';
+import { pidOwningPort, superviseHub, type Supervisor } from './processes.ts';
+import { sharedServices, startPrivateServices, throughProxy, type PrivateServices } from './services.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 
 export interface ChaosOptions {
@@ -74,7 +76,6 @@ export const defaultChaosOptions: Omit<ChaosOptions, 'log'> = {
   orders: 200, workers: 2, duplicates: 0.1, outOfOrder: 0.1, rate: 20, faultEverySeconds: 3, seed: Date.now() % 1_000_000, drainTimeoutSeconds: 300,
 };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const started = Date.now();
@@ -156,7 +157,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       const hubEnv = readEnv({ ...process.env, HUB_NAMESPACE: ns, AMQP_URL: services.urls.amqpUrl, DATABASE_URL: services.urls.databaseUrl, REDIS_URL: services.urls.redisUrl });
       cleanups.push(() => removeNamespace(hubEnv, topologyFor(ns, config)));
     }
-    await migrateOnce(env);
+    await migrateHub(env);
     const layout = [
       { name: 'api', role: 'api' as const, port: apiPort },
       ...Array.from({ length: options.workers }, (_, i) => ({ name: `worker-${i + 1}`, role: 'worker' as const })),

@@ -34,16 +34,6 @@ export interface Supervisor {
   stop(): Promise<void>;
 }
 
-/** Runs `hub migrate` once, before any role starts, so the processes never race on it. */
-export function migrateOnce(env: NodeJS.ProcessEnv): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', hubBin, 'migrate'], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`hub migrate exited ${code}: ${stderr}`))));
-  });
-}
-
 export function superviseHub(options: {
   env: NodeJS.ProcessEnv;
   /** one entry per process: its name and role */

@@ -6,9 +6,10 @@
  */
 import { execFile, execSync, type ExecFileOptions } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../bench/hub-processes.ts';
 
 export interface ServiceUrls { amqpUrl: string; databaseUrl: string; redisUrl: string }
 export interface Service { name: 'rabbitmq' | 'postgres' | 'redis'; host: string; port: number }
@@ -38,15 +39,7 @@ export function run(file: string, args: string[], options: ExecFileOptions = {})
   });
 }
 
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function ownerIds(user: string): { uid: number; gid: number } {
   return { uid: Number(execSync(`id -u ${user}`).toString().trim()), gid: Number(execSync(`id -g ${user}`).toString().trim()) };

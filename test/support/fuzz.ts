@@ -2,6 +2,7 @@ import { createHmac, sign, type KeyObject } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import type { Db } from '../../core/db/pool.ts';
+import { signHubPayload } from '../../connectors/signatures.ts';
 
 /**
  * Generators and helpers for fuzzing the hub's HTTP surface: hostile bodies, headers, query
@@ -195,16 +196,10 @@ export const base64Hmac = (secret: string | Buffer, body: Uint8Array): string =>
 export const hexHmac = (secret: string | Buffer, body: Uint8Array): string => createHmac('sha256', secret).update(body).digest('hex');
 
 /** The hub's own scheme (website, app, warehouses): `t=<now>,v1=<hex HMAC of "t." + bytes>`. */
-export const hubSignature = (secret: string, body: Uint8Array): string => {
-  const t = Math.floor(Date.now() / 1000);
-  return `t=${t},v1=${createHmac('sha256', secret).update(`${t}.`).update(body).digest('hex')}`;
-};
+export const hubSignature = (secret: string, body: Uint8Array): string => signHubPayload(Buffer.from(body), secret, Math.floor(Date.now() / 1000));
 
-/** Stripe's `Stripe-Signature` over the raw bytes. */
-export const stripeSignature = (secret: string, body: Uint8Array): string => {
-  const t = Math.floor(Date.now() / 1000);
-  return `t=${t},v1=${createHmac('sha256', secret).update(`${t}.`).update(body).digest('hex')}`;
-};
+/** Stripe's `Stripe-Signature` over the raw bytes: the same scheme as the hub's own. */
+export const stripeSignature = hubSignature;
 
 /** PayPal's transmission headers, signed with `privateKey` over the body's CRC-32 as PayPal signs. */
 export function paypalHeaders(body: Uint8Array, webhookId: string, privateKey: KeyObject, transmissionId: string): Record<string, string> {
