@@ -3,9 +3,8 @@ import type { Redis } from 'ioredis';
 import type { Db } from '../core/db/pool.ts';
 import type { Broker } from '../core/messaging/broker.ts';
 import type { Metrics } from '../core/metrics.ts';
+import { withTimeout } from '../core/timeout.ts';
 
-const withTimeout = <T>(p: Promise<T>, ms: number) =>
-  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
 
 /** `/health` (the process is up), `/ready` (it can do its work: Postgres, Redis, RabbitMQ), `/metrics`. */
 export function healthRoutes(deps: { db: Db; redis: Redis; broker?: Broker | undefined; metrics: Metrics }): Hono {

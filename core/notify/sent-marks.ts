@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { NotificationSender } from './senders.ts';
+import { withTimeout } from '../timeout.ts';
 
 /**
  * A sender that remembers, in Redis, each key it delivered, and does not deliver a key again.
@@ -18,13 +19,7 @@ import type { NotificationSender } from './senders.ts';
 export function rememberingSends(sender: NotificationSender, redis: Redis, namespace: string, options: { ttlSeconds?: number; timeoutMs?: number } = {}): NotificationSender {
   const mark = (key: string) => `${namespace}:notification-sent:${key}`;
   const timeoutMs = options.timeoutMs ?? 500;
-  const bounded = <T>(work: Promise<T>, fallback: T): Promise<T> => {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<T>((resolve) => {
-      timer = setTimeout(() => resolve(fallback), timeoutMs);
-    });
-    return Promise.race([work.catch(() => fallback), late]).finally(() => clearTimeout(timer));
-  };
+  const bounded = <T>(work: Promise<T>, fallback: T): Promise<T> => withTimeout(work, timeoutMs, 'redis').catch(() => fallback);
   return {
     async send(message) {
       const sentAs = await bounded(redis.get(mark(message.key)), null);

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { withTimeout } from '../timeout.ts';
 
 /**
  * Fixed-window rate limiting: one counter per client and window, in Redis so every API
@@ -54,14 +55,6 @@ return n`;
 /** Redis answers within this or the limiter steps aside for the request (see `createRateLimiter`). */
 const redisTimeoutMs = 250;
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`redis did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 export interface RateLimiter {
   /** Counts one request of `bucket` (e.g. `ip:203.0.113.9`) and judges it; undefined when Redis cannot be asked. */
   hit(bucket: string, limit: number): Promise<Verdict | undefined>;
@@ -82,7 +75,7 @@ export function createRateLimiter(redis: Redis, namespace: string, windowMs: num
       const window = windowAt(nowMs, windowMs);
       try {
         // Kept a window past its end, so a replica whose clock is a little behind still finds it.
-        const count = Number(await withTimeout(redis.eval(hitScript, 1, keyOf(bucket, window), String(2 * windowMs)), redisTimeoutMs));
+        const count = Number(await withTimeout(redis.eval(hitScript, 1, keyOf(bucket, window), String(2 * windowMs)), redisTimeoutMs, 'redis'));
         return verdictFor(count, limit, nowMs, windowMs);
       } catch {
         return undefined;
@@ -92,7 +85,7 @@ export function createRateLimiter(redis: Redis, namespace: string, windowMs: num
       const nowMs = now().getTime();
       const window = windowAt(nowMs, windowMs);
       try {
-        const count = Number((await withTimeout(redis.get(keyOf(bucket, window)), redisTimeoutMs)) ?? 0);
+        const count = Number((await withTimeout(redis.get(keyOf(bucket, window)), redisTimeoutMs, 'redis')) ?? 0);
         // The next failure would be number count + 1: refused once the budget is spent.
         return verdictFor(count + 1, limit, nowMs, windowMs);
       } catch {

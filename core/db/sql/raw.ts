@@ -17,11 +17,6 @@ export interface RawDelivery {
   problems?: InputProblem[];
 }
 
-/**
- * Stores a delivery byte for byte. Returns its id and whether it is new; a delivery seen
- * before (same source and dedupe key) returns the first one's id and status, and whether
- * its body was the same.
- */
 /** A delivery already stored under the same source and dedupe key, and whether it had these bytes. */
 async function storedBefore(db: Queryable, d: Pick<RawDelivery, 'source' | 'dedupeKey' | 'body'>): Promise<{ id: number; isNew: false; status: RawStatus; sameBody: boolean }> {
   const existing = await db.query<{ id: number; status: RawStatus; sameBody: boolean }>(
@@ -29,6 +24,11 @@ async function storedBefore(db: Queryable, d: Pick<RawDelivery, 'source' | 'dedu
   return { ...existing.rows[0]!, isNew: false };
 }
 
+/**
+ * Stores a delivery byte for byte. Returns its id and whether it is new; a delivery seen
+ * before (same source and dedupe key) returns the first one's id and status, and whether
+ * its body was the same.
+ */
 export async function storeRawDelivery(db: Queryable, d: RawDelivery): Promise<{ id: number; isNew: boolean; status: RawStatus; sameBody: boolean }> {
   const inserted = await db.query<{ id: number; status: RawStatus }>(
     `INSERT INTO raw_inbound (source, kind, dedupe_key, topic, headers, body, status, problems)
