@@ -4,6 +4,7 @@ import type { Tx } from '../db/pool.ts';
 import { openException } from '../db/sql/exceptions.ts';
 import { lockOrder } from '../db/sql/orders.ts';
 import { ledgerOf } from '../db/sql/payments.ts';
+import { recordRefundAnswer, recordRefundByHand, recordRefundRequested, refundsAsked, type AskedRefund } from '../db/sql/refunds.ts';
 import type { Handler } from '../messaging/consume.ts';
 import { ack, retry } from '../messaging/decision.ts';
 import { applyOrderChange } from './apply.ts';
@@ -12,17 +13,82 @@ import { formatMinorUnits } from '../money.ts';
 import { returnRefunded } from './returns.ts';
 import type { StageContext } from './context.ts';
 
-/** Captured minus refunded, per provider payment, in the order's currency. */
-function refundable(ledger: Awaited<ReturnType<typeof ledgerOf>>, currency: string): { provider: string; paymentId: string; amount: number }[] {
-  const net = new Map<string, { provider: string; paymentId: string; amount: number }>();
+/** One movement of an order's ledger, as `ledgerOf` reads it. */
+export type LedgerEntry = Awaited<ReturnType<typeof ledgerOf>>[number];
+
+/** What can still be refunded of one provider payment, in the order's currency. */
+export interface RefundRoom {
+  provider: string;
+  paymentId: string;
+  /** the most the hub may still ask for: captured, less every refund that may have been made */
+  amount: number;
+  /**
+   * money that may still be owed on top of `amount`: ledger refunds the hub cannot match to
+   * its own asks might be those asks (then this much is left) or other refunds (then not)
+   */
+  uncertain: number;
+  /** the refunds in the ledger that match no ask of the hub, and the asks not in the ledger */
+  unmatchedLedger: number;
+  unmatchedAsked: number;
+}
+
+/** A refund that stands: asked and not failed at the provider, or handed to finance. */
+function stands(r: Pick<AskedRefund, 'status' | 'reason'>): boolean {
+  return r.status !== 'failed' || r.reason === 'by hand';
+}
+
+/**
+ * Captured minus refunded, per provider payment, in the order's currency. A refund the hub
+ * asks for reaches the ledger only when the provider's notification comes, so what the hub
+ * has asked for (the `refunds` table, finance's by-hand refunds included) counts as well as
+ * what the ledger shows. A ledger refund whose entry id is the provider's id of one of the
+ * hub's asks (Stripe's `re_…`, Adyen's pspReference) is that ask: counted once. Others — a
+ * running total (Stripe since API 2022-11-15, Alipay), a refund made in the provider's
+ * dashboard — cannot be told apart from the asks still unmatched, so both are counted: the
+ * hub never asks for more than is surely there, and `uncertain` says how much more may be.
+ */
+export function refundable(ledger: readonly LedgerEntry[], asked: readonly AskedRefund[], currency: string): RefundRoom[] {
+  interface Payment { provider: string; paymentId: string; captured: number; refunds: Map<string, number>; asks: Map<string, number>; unnamedAsks: number }
+  const payments = new Map<string, Payment>();
+  const paymentOf = (provider: string, paymentId: string): Payment => {
+    const key = `${provider}:${paymentId}`;
+    const found = payments.get(key);
+    if (found) return found;
+    const created: Payment = { provider, paymentId, captured: 0, refunds: new Map(), asks: new Map(), unnamedAsks: 0 };
+    payments.set(key, created);
+    return created;
+  };
   for (const l of ledger) {
     if (l.currency !== currency || (l.kind !== 'captured' && l.kind !== 'refunded')) continue;
-    const key = `${l.provider}:${l.paymentId}`;
-    const entry = net.get(key) ?? { provider: l.provider, paymentId: l.paymentId, amount: 0 };
-    entry.amount += l.kind === 'captured' ? l.amount : -l.amount;
-    net.set(key, entry);
+    const p = paymentOf(l.provider, l.paymentId);
+    if (l.kind === 'captured') p.captured += l.amount;
+    else p.refunds.set(l.entryId, (p.refunds.get(l.entryId) ?? 0) + l.amount);
   }
-  return [...net.values()].filter((e) => e.amount > 0);
+  for (const r of asked) {
+    if (r.currency !== currency || !stands(r)) continue;
+    const p = paymentOf(r.provider, r.paymentId);
+    // One provider id is one refund, however many rows name it.
+    if (r.providerRefundId === null) p.unnamedAsks += r.amount;
+    else p.asks.set(r.providerRefundId, Math.max(p.asks.get(r.providerRefundId) ?? 0, r.amount));
+  }
+
+  const rooms: RefundRoom[] = [];
+  for (const p of payments.values()) {
+    if (p.captured <= 0) continue;
+    let matched = 0;
+    let unmatchedLedger = 0;
+    for (const [entryId, amount] of p.refunds) {
+      const ask = p.asks.get(entryId);
+      if (ask === undefined) unmatchedLedger += amount;
+      else matched += Math.max(ask, amount);
+    }
+    let unmatchedAsked = p.unnamedAsks;
+    for (const [refundId, amount] of p.asks) if (!p.refunds.has(refundId)) unmatchedAsked += amount;
+    const atMost = Math.max(0, p.captured - matched - Math.max(unmatchedLedger, unmatchedAsked));
+    const amount = Math.max(0, p.captured - matched - unmatchedLedger - unmatchedAsked);
+    rooms.push({ provider: p.provider, paymentId: p.paymentId, amount, uncertain: atMost - amount, unmatchedLedger, unmatchedAsked });
+  }
+  return rooms;
 }
 
 /**
@@ -31,23 +97,29 @@ function refundable(ledger: Awaited<ReturnType<typeof ledgerOf>>, currency: stri
  * (`return.refund_due`, its `refundDue`; the RMA is then `refunded`). Each refund is asked of the
  * provider's API with an idempotency key fixed by the cause (order, event, payment), so a
  * retry or a redelivery never refunds twice; the provider's own refund notification then
- * lands in the ledger like any payment. Money the hub cannot refund itself (cash, a
- * provider without an API client) is an exception for finance.
+ * lands in the ledger like any payment. What is left to refund counts the refunds already
+ * asked for, not only those in the ledger ({@link refundable}): two causes close together
+ * (a part refund, then the cancellation) give back the payment once. Money the hub cannot
+ * refund itself (cash, a provider without an API client) is an exception for finance; so is
+ * money that may still be owed where the ledger cannot say whether it went back.
  */
 export function refundsStage(ctx: StageContext, clients: ReadonlyMap<string, RefundClient>): Handler {
   return async ({ event }, tx) => {
     const orderId = typeof event.data.orderId === 'string' ? event.data.orderId : undefined;
+    // The order's row lock also serializes its refund causes: each sees the asks before it.
     const record = orderId ? await lockOrder(tx, orderId) : undefined;
     if (!record) return ack('no such order');
+    const currency = record.order.currency;
     let owed = event.type === 'order.reduced' || event.type === 'return.refund_due' ? Number(event.data.refundDue ?? 0) : Number.POSITIVE_INFINITY;
-    const payments = refundable(await ledgerOf(tx, record.id), record.order.currency);
-    if (payments.length === 0 || owed <= 0) {
+    const rooms = refundable(await ledgerOf(tx, record.id), await refundsAsked(tx, record.id), currency);
+    if (owed <= 0 || rooms.every((p) => p.amount === 0 && p.uncertain === 0)) {
       if (event.type === 'return.refund_due') await returnRefunded(tx, ctx, record.id, event.data.rmaId);
-      return ack('nothing captured to refund');
+      return ack('nothing left to refund');
     }
 
-    for (const p of payments) {
+    for (const p of rooms) {
       if (owed <= 0) break;
+      if (p.amount === 0) continue;
       const amount = Math.min(p.amount, owed);
       owed -= amount;
       const key = `refund:${record.id}:${event.id}:${p.provider}:${p.paymentId}`;
@@ -56,17 +128,15 @@ export function refundsStage(ctx: StageContext, clients: ReadonlyMap<string, Ref
         await refundByHand(tx, ctx, record.id, p, amount, key, `no refund API for ${p.provider}`);
         continue;
       }
-      await tx.query(
-        `INSERT INTO refunds (id, order_id, provider, payment_id, amount, currency, reason, status) VALUES ($1, $2, $3, $4, $5, $6, $7, 'requested')
-         ON CONFLICT (id) DO NOTHING`, [key, record.id, p.provider, p.paymentId, amount, record.order.currency, event.type]);
-      const result = await client.refund({ provider: p.provider, paymentId: p.paymentId, amount, currency: record.order.currency, idempotencyKey: key, reason: event.type });
+      await recordRefundRequested(tx, { id: key, orderId: record.id, provider: p.provider, paymentId: p.paymentId, amount, currency, reason: event.type });
+      const result = await client.refund({ provider: p.provider, paymentId: p.paymentId, amount, currency, idempotencyKey: key, reason: event.type });
       if (result.ok) {
-        await tx.query(`UPDATE refunds SET status = $2, provider_refund_id = $3, updated_at = now() WHERE id = $1`, [key, result.status, result.refundId]);
+        await recordRefundAnswer(tx, key, result.status, result.refundId);
         await applyOrderChange(tx, ctx, record, {
-          timeline: { type: 'refund.requested', reason: `${p.provider} refund of ${amount} ${record.order.currency} (${result.status})`, data: { refundId: result.refundId, key } },
+          timeline: { type: 'refund.requested', reason: `${p.provider} refund of ${amount} ${currency} (${result.status})`, data: { refundId: result.refundId, key } },
           emit: [
-            { type: 'refund.requested', data: { orderId: record.id, orderNumber: record.orderNumber, provider: p.provider, amount, currency: record.order.currency, refundId: result.refundId } },
-            ...notification(record, 'refund_issued', { amount: formatMinorUnits(amount, record.order.currency), currency: record.order.currency, occurrence: key }),
+            { type: 'refund.requested', data: { orderId: record.id, orderNumber: record.orderNumber, provider: p.provider, amount, currency, refundId: result.refundId } },
+            ...notification(record, 'refund_issued', { amount: formatMinorUnits(amount, currency), currency, occurrence: key }),
           ],
         }, { stage: 'refunds', messageId: `${event.id}:${key}` });
       } else if (result.retryable) {
@@ -76,6 +146,15 @@ export function refundsStage(ctx: StageContext, clients: ReadonlyMap<string, Ref
         await refundByHand(tx, ctx, record.id, p, amount, key, `${p.provider} refused the refund: ${result.message}`);
       }
     }
+    // Still owed, and the ledger holds refunds that may or may not be the hub's own: the hub
+    // gave back only what is surely left; finance checks the rest with the provider.
+    for (const p of rooms) {
+      if (owed <= 0) break;
+      if (p.uncertain === 0) continue;
+      const amount = Math.min(p.uncertain, owed);
+      owed -= amount;
+      await refundToCheck(tx, ctx, record.id, event, p, amount);
+    }
     // A return's refund is made (or handed to finance): the RMA is refunded.
     if (event.type === 'return.refund_due') await returnRefunded(tx, ctx, record.id, event.data.rmaId);
     return ack();
@@ -83,14 +162,27 @@ export function refundsStage(ctx: StageContext, clients: ReadonlyMap<string, Ref
 }
 
 async function refundByHand(tx: Tx, ctx: StageContext, orderId: string, p: { provider: string; paymentId: string }, amount: number, key: string, why: string): Promise<void> {
-  await tx.query(
-    `INSERT INTO refunds (id, order_id, provider, payment_id, amount, currency, reason, status, error)
-     SELECT $1, $2, $3, $4, $5, currency, 'by hand', 'failed', $6 FROM orders WHERE id = $2 ON CONFLICT (id) DO NOTHING`,
-    [key, orderId, p.provider, p.paymentId, amount, why]);
+  await recordRefundByHand(tx, { id: key, orderId, provider: p.provider, paymentId: p.paymentId, amount, error: why });
   const sop = sopFor(ctx.config, 'refund_needed');
   await openException(tx, {
     type: 'refund_needed', owner: sop.owner, deadline: new Date(ctx.now().getTime() + sop.deadlineMinutes * 60_000),
     reason: `refund ${amount} of ${p.provider} payment ${p.paymentId} by hand: ${why}`, orderId, messageId: key, stage: 'refunds',
     details: { provider: p.provider, paymentId: p.paymentId, amount },
+  });
+}
+
+/**
+ * Money that may still be owed, for finance to check before refunding: not a refund asked
+ * for (no `refunds` row), since it may have gone back already.
+ */
+async function refundToCheck(tx: Tx, ctx: StageContext, orderId: string, event: { id: string; type: string }, p: RefundRoom, amount: number): Promise<void> {
+  const sop = sopFor(ctx.config, 'refund_needed');
+  await openException(tx, {
+    type: 'refund_needed', owner: sop.owner, deadline: new Date(ctx.now().getTime() + sop.deadlineMinutes * 60_000),
+    reason: `${event.type}: up to ${amount} of ${p.provider} payment ${p.paymentId} may still be owed — its ledger shows refunds of ${p.unmatchedLedger} `
+      + `that cannot be matched to the ${p.unmatchedAsked} the hub asked for, so the hub refunded only what is surely left; `
+      + `check the payment in ${p.provider} and refund by hand what has not gone back`,
+    orderId, messageId: `refund-check:${orderId}:${event.id}:${p.provider}:${p.paymentId}`, stage: 'refunds',
+    details: { provider: p.provider, paymentId: p.paymentId, uncertain: amount, unmatchedLedger: p.unmatchedLedger, unmatchedAsked: p.unmatchedAsked, cause: event.type },
   });
 }

@@ -18,9 +18,13 @@ export async function recordPayment(tx: Queryable, e: PaymentEvent, orderId: str
   return rowCount === 1;
 }
 
-export async function ledgerOf(db: Queryable, orderId: string): Promise<(LedgerLine & { provider: string; paymentId: string })[]> {
-  const { rows } = await db.query<LedgerLine & { provider: string; paymentId: string }>(
-    `SELECT kind, amount, currency, provider, payment_id AS "paymentId" FROM payments WHERE order_id = $1 ORDER BY id`, [orderId]);
+/**
+ * An order's ledger, oldest first. `entryId` names the movement as its provider did (a refund's
+ * own id for Stripe and Adyen): what ties a refund in the ledger to the one the hub asked for.
+ */
+export async function ledgerOf(db: Queryable, orderId: string): Promise<(LedgerLine & { provider: string; paymentId: string; entryId: string })[]> {
+  const { rows } = await db.query<LedgerLine & { provider: string; paymentId: string; entryId: string }>(
+    `SELECT kind, amount, currency, provider, payment_id AS "paymentId", entry_id AS "entryId" FROM payments WHERE order_id = $1 ORDER BY id`, [orderId]);
   return rows;
 }
 

@@ -1,0 +1,52 @@
+import type { Queryable } from '../pool.ts';
+
+/** A refund the hub asked a provider (or finance) for: a row of `refunds`. */
+export interface AskedRefund {
+  provider: string;
+  paymentId: string;
+  amount: number;
+  currency: string;
+  /** the cause (`order.cancelled`, `order.reduced`, `return.refund_due`), or `by hand` once finance has it */
+  reason: string;
+  status: string;
+  /** the provider's id for the refund (Stripe `re_…`, Adyen pspReference), once it answered */
+  providerRefundId: string | null;
+}
+
+/** Every refund the hub has asked for on the order, oldest first. */
+export async function refundsAsked(db: Queryable, orderId: string): Promise<AskedRefund[]> {
+  const { rows } = await db.query<AskedRefund>(
+    `SELECT provider, payment_id AS "paymentId", amount, currency, reason, status, provider_refund_id AS "providerRefundId"
+       FROM refunds WHERE order_id = $1 ORDER BY created_at, id`, [orderId]);
+  return rows;
+}
+
+/** A refund about to be asked of the provider's API; `id` is the idempotency key sent with it. */
+export async function recordRefundRequested(
+  tx: Queryable, r: { id: string; orderId: string; provider: string; paymentId: string; amount: number; currency: string; reason: string },
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO refunds (id, order_id, provider, payment_id, amount, currency, reason, status) VALUES ($1, $2, $3, $4, $5, $6, $7, 'requested')
+     ON CONFLICT (id) DO NOTHING`, [r.id, r.orderId, r.provider, r.paymentId, r.amount, r.currency, r.reason]);
+}
+
+/** The provider's answer to a refund: its status and its own id for it. */
+export async function recordRefundAnswer(tx: Queryable, id: string, status: string, providerRefundId: string): Promise<void> {
+  await tx.query(`UPDATE refunds SET status = $2, provider_refund_id = $3, updated_at = now() WHERE id = $1`, [id, status, providerRefundId]);
+}
+
+/**
+ * A refund handed to finance: `by hand`, `failed` (at the provider, or never sent), with why.
+ * A refund the provider refused was recorded as requested first; it becomes this one, so
+ * the table says who is paying it back.
+ */
+export async function recordRefundByHand(
+  tx: Queryable, r: { id: string; orderId: string; provider: string; paymentId: string; amount: number; error: string },
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO refunds (id, order_id, provider, payment_id, amount, currency, reason, status, error)
+     SELECT $1, $2, $3, $4, $5, currency, 'by hand', 'failed', $6 FROM orders WHERE id = $2
+     ON CONFLICT (id) DO UPDATE SET reason = 'by hand', status = 'failed', error = EXCLUDED.error, updated_at = now()
+      WHERE refunds.status = 'requested'`,
+    [r.id, r.orderId, r.provider, r.paymentId, r.amount, r.error]);
+}
