@@ -54,6 +54,8 @@ export type RefundResult =
     };
 
 export interface RefundClient {
+  /** the longest idempotency key the provider takes */
+  readonly maxKeyLength: number;
   refund(request: RefundRequest): Promise<RefundResult>;
 }
 
@@ -82,6 +84,7 @@ const STRIPE_METADATA_VALUE_MAX = 500;
 export function createStripeRefundClient(options: RefundClientOptions): RefundClient {
   const o = resolve('stripe', options);
   return {
+    maxKeyLength: 255,
     async refund(request) {
       const problem = requestProblem(request, 'stripe', 255);
       if (problem) return problem;
@@ -125,6 +128,7 @@ export function createAdyenRefundClient(options: AdyenRefundClientOptions): Refu
     throw new HubError('refund_client_invalid', 'adyen refund client: merchantAccount is empty', { status: 500 });
   }
   return {
+    maxKeyLength: 64,
     async refund(request) {
       const problem = requestProblem(request, 'adyen', 64);
       if (problem) return problem;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { RefundClient } from '../../connectors/payments/refunds.ts';
 import { sopFor } from '../config/business.ts';
 import type { Tx } from '../db/pool.ts';
@@ -92,6 +93,17 @@ export function refundable(ledger: readonly LedgerEntry[], asked: readonly Asked
 }
 
 /**
+ * The name of the refund one cause asks for on one provider payment: the `refunds` row's id
+ * and the idempotency key sent to the provider, the same for every retry and redelivery.
+ * Readable where the provider takes it (Stripe: 255 characters); a 50-character digest of
+ * the same where it does not (Adyen takes 64, and the two ids alone are 73).
+ */
+export function refundKey(orderId: string, eventId: string, provider: string, paymentId: string, maxLength = Number.POSITIVE_INFINITY): string {
+  const readable = `refund:${orderId}:${eventId}:${provider}:${paymentId}`;
+  return readable.length <= maxLength ? readable : `refund:${createHash('sha256').update(readable.slice('refund:'.length)).digest('base64url')}`;
+}
+
+/**
  * Stage `refunds`: money goes back when a paid order is cancelled (all of it), cut down
  * to what is there (`order.reduced`, its `refundDue`), or when returned goods are in
  * (`return.refund_due`, its `refundDue`; the RMA is then `refunded`). Each refund is asked of the
@@ -122,8 +134,8 @@ export function refundsStage(ctx: StageContext, clients: ReadonlyMap<string, Ref
       if (p.amount === 0) continue;
       const amount = Math.min(p.amount, owed);
       owed -= amount;
-      const key = `refund:${record.id}:${event.id}:${p.provider}:${p.paymentId}`;
       const client = clients.get(p.provider);
+      const key = refundKey(record.id, event.id, p.provider, p.paymentId, client?.maxKeyLength);
       if (!client) {
         await refundByHand(tx, ctx, record.id, p, amount, key, `no refund API for ${p.provider}`);
         continue;
