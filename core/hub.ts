@@ -30,7 +30,7 @@ import { escalateOverdueExceptions } from './stages/escalation.ts';
 import { seedReferenceData } from './db/sql/reference.ts';
 import { isPostgresTimeZone } from './db/sql/reports.ts';
 import { assertTopology, createBroker, type Broker } from './messaging/broker.ts';
-import { createConsumer, type Consumer, type Handler } from './messaging/consume.ts';
+import { createConsumer, type Consumer, type CallingStage, type Handler } from './messaging/consume.ts';
 import { createRelay, type Relay } from './messaging/relay.ts';
 import { hubTopology, names, type Stage, type Topology } from './messaging/topology.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -98,8 +98,8 @@ const orderConnectors: Record<string, OrderConnector> = { shopify, woocommerce, 
  * a transaction among the deliveries that wait at the same moment (consume.ts): under load
  * one commit, one inbox statement and one WAL flush carry up to five deliveries instead of
  * one, and four batches run side by side. Not allocation: it locks the stock rows of the
- * order's SKUs, and two batches taking them in different orders would deadlock. Nor
- * notifications and refunds, which call other systems inside their transaction.
+ * order's SKUs, and two batches taking them in different orders would deadlock. Nor the
+ * stages that call other systems.
  */
 function batchingFor(namespace: string, queue: string): { batchSize?: number; concurrentBatches?: number } {
   const n = names(namespace);
@@ -238,7 +238,7 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
   const consumers: Consumer[] = [];
   let relay: Relay | undefined;
   if (roles.has('worker') && broker) {
-    const stages: Record<Stage, Handler> = {
+    const stages: Record<Stage, Handler | CallingStage> = {
       normalize: normalizeStage(ctx),
       validate: validateStage(ctx),
       allocate: allocateStage(ctx),
@@ -254,19 +254,23 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
       returns: returnsStage(ctx, returnLabelClientFor(config, env.secrets)),
       'exception-actions': exceptionActionsStage(ctx),
     };
-    const queues: [string, Handler][] = [
-      ...(Object.entries(stages) as [Stage, Handler][]).map(([stage, handler]): [string, Handler] => [names(ns).stage(stage), handler]),
+    const queues: [string, Handler | CallingStage][] = [
+      ...(Object.entries(stages) as [Stage, Handler | CallingStage][]).map(([stage, handler]): [string, Handler | CallingStage] => [names(ns).stage(stage), handler]),
       [names(ns).warehouseEvents, warehouseEventsStage(ctx)],
       // Warehouses with a REST WMS: the hub consumes their queue and pushes each request.
-      ...config.warehouses.filter((w) => w.integration === 'http' && w.endpoint).map((w): [string, Handler] => [
+      ...config.warehouses.filter((w) => w.integration === 'http' && w.endpoint).map((w): [string, CallingStage] => [
         names(ns).warehouse(w.code),
         warehousePushStage(createWarehousePushClient(w.code, { baseUrl: w.endpoint!.baseUrl, ...(env.secrets.WAREHOUSE_API_KEY ? { apiKey: env.secrets.WAREHOUSE_API_KEY } : {}) })),
       ]),
     ];
     // Allocation locks the stock rows of the order's SKUs: with a popular SKU its deliveries
-    // queue on that lock, each holding a pooled connection. A small prefetch keeps them from
-    // taking the whole pool, which every other stage and the outbox relay need.
-    const prefetchFor = (queue: string) => (queue === names(ns).stage('allocate') ? 8 : undefined);
+    // queue on that lock, each holding a pooled connection. Refunds and return labels call
+    // the provider inside their transaction (the order's lock must cover the ask and its
+    // record), so a slow provider holds a connection per call. A small prefetch keeps each
+    // from taking the pool, which every other stage and the outbox relay need. Notifications
+    // and WMS pushes hold none while they call (CallingStage in consume.ts).
+    const smallPrefetch = new Map([[names(ns).stage('allocate'), 8], [names(ns).stage('refunds'), 2], [names(ns).stage('returns'), 2]]);
+    const prefetchFor = (queue: string) => smallPrefetch.get(queue);
     for (const [queue, handler] of queues) {
       const consumer = createConsumer({
         db, namespace: ns, queue, handler, logger, prefetch: prefetchFor(queue), ...batchingFor(ns, queue),

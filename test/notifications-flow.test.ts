@@ -146,9 +146,70 @@ describe('customer notifications', () => {
 
     const morning = { ...hub.ctx, now: () => new Date(rows[0]!.sendAfter.getTime() + 60_000) };
     const senders = notificationSenders(config, env.secrets);
-    expect(await sendDueNotifications(hub.db, hub.ctx, senders)).toEqual({ due: 0, sent: 0 }); // still night
+    expect(await sendDueNotifications(hub.db, hub.ctx, senders)).toEqual({ due: 0, sent: 0, expired: 0 }); // still night
     expect(await sendDueNotifications(hub.db, morning, senders)).toMatchObject({ sent: 1 });
     expect(await sendDueNotifications(hub.db, morning, senders)).toMatchObject({ sent: 0 });
     expect(smsFor()).toEqual([expect.objectContaining({ kind: 'sms', body: expect.objectContaining({ text: expect.stringMatching(/HUB-\d{8}-\d{8}/) }) })]);
+  });
+});
+
+describe('a send that did not end', () => {
+  const senders = () => notificationSenders(config, env.secrets);
+  const rowOf = async (key: string) =>
+    (await hub.db.query<{ status: string; claimedUntil: Date | null; error: string | null }>(
+      `SELECT status, claimed_until AS "claimedUntil", error FROM notifications WHERE key = $1`, [key])).rows[0];
+  const at = (ms: number) => ({ ...hub.ctx, now: () => new Date(ms) });
+
+  it('a confirmation whose mail server was away through every retry is sent by the job once the server is back, once', async () => {
+    smtp.rejectRecipients(450);
+    const response = await postWebsiteOrder(hub, anOrder({ externalId: 'AWAY-1', shippingAddress: kentucky, lines: [orderLine('SKU2006-001', 1)], customer: { id: null, email: 'away@example.com', phone: null, name: 'Away', locale: 'en' } }), secret, 'away-1');
+    expect(response.status).toBe(200);
+    const { rows: parked } = await eventually(async () => {
+      const found = await hub.db.query<{ reason: string }>(`SELECT reason FROM exceptions WHERE reason LIKE '%email provider unavailable%' AND status = 'open'`);
+      return found.rows.length > 0 ? found : undefined;
+    }, 15_000, 'the request parked after its retries');
+    expect(parked[0]!.reason).toMatch(/gave up after 3 attempts/);
+    const { rows } = await hub.db.query<{ key: string }>(`SELECT key FROM notifications WHERE recipient = 'away@example.com'`);
+    // kept, due, and claimed by nobody: the retries gave their claims back
+    expect(await rowOf(rows[0]!.key)).toMatchObject({ status: 'scheduled', claimedUntil: null });
+
+    smtp.rejectRecipients(null);
+    expect(await sendDueNotifications(hub.db, hub.ctx, senders())).toMatchObject({ sent: 1 });
+    expect(await sendDueNotifications(hub.db, hub.ctx, senders())).toMatchObject({ sent: 0 });
+    expect(mailsTo('away@example.com')).toHaveLength(1);
+    expect(await rowOf(rows[0]!.key)).toMatchObject({ status: 'sent', claimedUntil: null });
+  });
+
+  it('a claim holds every other sender off until it runs out (its sender died mid-send); then the job sends the message once', async () => {
+    const now = Date.now();
+    const key = `no-order:claimed:email:${now}`;
+    await hub.db.query(
+      `INSERT INTO notifications (key, template, channel, recipient, locale, subject, body, status, send_after, claimed_until)
+       VALUES ($1, 'order_confirmed', 'email', 'claimed@example.com', 'en', 'Claimed', 'Your order', 'scheduled', $2, $3)`,
+      [key, new Date(now - 60_000), new Date(now + 2 * 60_000)]);
+    expect(await sendDueNotifications(hub.db, at(now), senders())).toMatchObject({ due: 0, sent: 0 });
+    expect(mailsTo('claimed@example.com')).toHaveLength(0);
+
+    const later = at(now + 2 * 60_000 + 1_000);
+    expect(await sendDueNotifications(hub.db, later, senders())).toMatchObject({ due: 1, sent: 1 });
+    expect(await sendDueNotifications(hub.db, later, senders())).toMatchObject({ due: 0, sent: 0 });
+    expect(mailsTo('claimed@example.com')).toHaveLength(1);
+    expect(await rowOf(key)).toMatchObject({ status: 'sent', claimedUntil: null });
+  });
+
+  it('a message its provider did not take for a day is given up: failed, with the reason, on the order\'s timeline', async () => {
+    smtp.rejectRecipients(450);
+    try {
+      await send(anOrder({ externalId: 'DAY-1', shippingAddress: kentucky, lines: [orderLine('SKU2006-001', 1)], customer: { id: null, email: 'day@example.com', phone: null, name: 'Day', locale: 'en' } }));
+    } finally {
+      smtp.rejectRecipients(null);
+    }
+    const { rows } = await hub.db.query<{ key: string; orderId: string; sendAfter: Date }>(`SELECT key, order_id AS "orderId", send_after AS "sendAfter" FROM notifications WHERE recipient = 'day@example.com'`);
+    const { key, orderId, sendAfter } = rows[0]!;
+    expect(await sendDueNotifications(hub.db, at(sendAfter.getTime() + 25 * 3_600_000), senders())).toMatchObject({ expired: 1 });
+    expect(mailsTo('day@example.com')).toHaveLength(0);
+    expect(await rowOf(key)).toMatchObject({ status: 'failed', error: expect.stringMatching(/not sent within 24 h/) });
+    const { rows: timeline } = await hub.db.query<{ reason: string }>(`SELECT reason FROM order_events WHERE order_id = $1 AND type = 'notification.failed'`, [orderId]);
+    expect(timeline).toEqual([{ reason: expect.stringMatching(/^email "order_confirmed": not sent within 24 h/) }]);
   });
 });

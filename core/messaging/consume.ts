@@ -2,7 +2,7 @@ import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { HubError } from '../errors.ts';
 import { withTransaction, type Db, type Tx } from '../db/pool.ts';
-import { recordProcessed, recordProcessedMany } from '../db/sql/inbox.ts';
+import { processedBefore, recordProcessed, recordProcessedMany } from '../db/sql/inbox.ts';
 import { parseCloudEvent, type CloudEvent } from './cloudevent.ts';
 import type { Decision } from './decision.ts';
 import { keepChannel } from './broker.ts';
@@ -22,12 +22,25 @@ export interface Delivery {
  */
 export type Handler = (delivery: Delivery, tx: Tx) => Promise<Decision>;
 
+/**
+ * A stage that calls another system (a mail server, a WMS): its handler gets the pool, not
+ * a transaction, and keeps its own transactions short and apart from the call. A call can
+ * take seconds when the other side is slow; a transaction around it would hold one of the
+ * pool's few connections that long, and enough of them would stop every stage and the
+ * webhooks. The inbox is checked before and written after an ack, so the handler's effects
+ * must be safe to repeat on their own: an idempotency key sent with the call, a claim
+ * committed before it.
+ */
+export interface CallingStage {
+  calls: (delivery: Delivery, db: Db) => Promise<Decision>;
+}
+
 export interface ConsumerOptions {
   db: Db;
   namespace: string;
   /** the queue to consume; also the inbox consumer name */
   queue: string;
-  handler: Handler;
+  handler: Handler | CallingStage;
   retryDelaysMs: readonly number[];
   maxAttempts: number;
   prefetch?: number;
@@ -68,7 +81,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   let consumerTag: string | undefined;
   let stopping = false;
   const prefetch = options.prefetch ?? 20;
-  const batchSize = Math.max(1, options.batchSize ?? 1);
+  const { handler } = options;
+  const batchSize = typeof handler === 'function' ? Math.max(1, options.batchSize ?? 1) : 1;
   const concurrentBatches = Math.max(1, options.concurrentBatches ?? Math.floor(prefetch / batchSize));
   const waiting: Arrival[] = [];
   let batchesRunning = 0;
@@ -110,9 +124,15 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     seen.event = parsed;
     const delivery: Delivery = { event: parsed, attempt, queue: options.queue, routingKey: message.fields.routingKey };
     try {
+      if (typeof handler !== 'function') {
+        if (await processedBefore(options.db, options.queue, parsed.id)) return 'duplicate';
+        const decision = await handler.calls(delivery, options.db);
+        if (decision.kind === 'ack') await recordProcessed(options.db, options.queue, parsed.id);
+        return decision;
+      }
       return await withTransaction(options.db, async (tx) => {
         if (!(await recordProcessed(tx, options.queue, parsed.id))) return 'duplicate' as const;
-        const decision = await options.handler(delivery, tx);
+        const decision = await handler(delivery, tx);
         // Only an ack commits: a retried or parked message must leave no trace in the inbox.
         if (decision.kind !== 'ack') throw new DecisionRollback(decision);
         return decision;
@@ -133,7 +153,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
    */
   async function handleBatch(batch: readonly Arrival[]): Promise<void> {
     const events = batch.map((a) => parseCloudEvent(a.message.content));
-    if (batch.length === 1 || events.some((e) => 'problem' in e)) {
+    if (batch.length === 1 || typeof handler !== 'function' || events.some((e) => 'problem' in e)) {
       for (const a of batch) await handle(a.ch, a.message);
       return;
     }
@@ -147,7 +167,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         return sequentially(deliveries, async (delivery) => {
           // an id twice in the batch: the second is a redelivery of the first
           if (!fresh.delete(delivery.event.id)) return 'duplicate' as const;
-          const decision = await options.handler(delivery, tx);
+          const decision = await handler(delivery, tx);
           if (decision.kind !== 'ack') throw new DecisionRollback(decision);
           return 'ack' as const;
         });

@@ -5,12 +5,13 @@ import { withTimeout } from '../timeout.ts';
 /**
  * A sender that remembers, in Redis, each key it delivered, and does not deliver a key again.
  *
- * A notification is sent inside the transaction that records it. When that transaction is
- * lost after the provider accepted the message — Postgres restarted or the connection cut
- * during the SMTP conversation, the worker killed before the commit — the message comes
- * back and would be sent a second time (SMTP has no idempotency key). The mark is written
- * the moment the provider answers, to a store that does not share Postgres' fate, so the
- * retry finds it and records the send instead of repeating it.
+ * A notification is claimed, sent with no transaction open, then recorded as sent
+ * (core/db/sql/notifications.ts). When the record is lost after the provider accepted the
+ * message — Postgres unreachable right after the SMTP conversation, the worker killed before
+ * the write — the claim runs out and the `notifications` job sends the message again (SMTP
+ * has no idempotency key). The mark is written the moment the provider answers, to a store
+ * that does not share Postgres' fate, so that send finds it and records the send instead of
+ * repeating it.
  *
  * It narrows the window, it does not close it: a crash between the provider's answer and
  * the mark, or Redis losing its data, still means one resend (same Message-ID or

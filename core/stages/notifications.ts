@@ -2,10 +2,11 @@ import { maskRecipient } from '../order/mask-recipient.ts';
 import type { HubConfig } from '../../schemas/config.ts';
 import { customerKey } from '../db/sql/credit.ts';
 import type { Db, Queryable } from '../db/pool.ts';
+import { claimNextDue, expireUnsent, recordAndClaim, recordSendOutcome, releaseClaim } from '../db/sql/notifications.ts';
 import { withTransaction } from '../db/pool.ts';
 import { appendOrderEvent } from '../db/sql/orders.ts';
 import { HubError } from '../errors.ts';
-import type { Handler } from '../messaging/consume.ts';
+import type { CallingStage } from '../messaging/consume.ts';
 import { ack, park, retry } from '../messaging/decision.ts';
 import { composeNotification, requestFromEvent, type ComposedNotification } from '../notify/compose.ts';
 import { defaultPreferences, type Channel, type Preferences } from '../notify/preferences.ts';
@@ -42,26 +43,38 @@ async function preferencesOf(db: Queryable, email: string | null): Promise<Prefe
 }
 
 /**
- * Sends one composed message and records the outcome; false when it should be tried again
- * later (the provider was away). Every send is on the order's timeline.
+ * How long a claim on a notification lasts: well beyond what a send can take with the
+ * senders' timeouts (SMTP: connection, greeting and socket, 15 s each; HTTP: 10 s), so a
+ * claim runs out only when its sender is gone; short enough that the job, every minute,
+ * sends that message within three.
  */
-async function deliver(tx: Queryable, sender: NotificationSender | undefined, message: ComposedNotification, orderId: string | null): Promise<'sent' | 'failed' | 'retry'> {
+const claimMs = 2 * 60_000;
+const leaseFrom = (now: Date) => new Date(now.getTime() + claimMs);
+
+/**
+ * Sends one claimed message, outside any transaction, then records the outcome (and puts
+ * it on the order's timeline) or, when the provider was away, gives the claim back.
+ */
+async function sendClaimed(db: Db, sender: NotificationSender | undefined, message: ComposedNotification, orderId: string | null): Promise<'sent' | 'failed' | 'retry'> {
   if (!sender) {
-    await tx.query(`UPDATE notifications SET status = 'failed', error = $2 WHERE key = $1`, [message.key, `no ${message.channel} sender configured`]);
+    await recordSendOutcome(db, message.key, { ok: false, message: `no ${message.channel} sender configured` });
     return 'failed';
   }
   const result = await sender.send({ key: message.key, to: message.to, subject: message.subject, text: message.text, html: message.html, locale: message.locale });
-  if (!result.ok && result.retryable) return 'retry';
-  await tx.query(`UPDATE notifications SET status = $2, sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE NULL END, error = $3 WHERE key = $1`,
-    [message.key, result.ok ? 'sent' : 'failed', result.ok ? null : result.message]);
-  if (orderId) {
+  if (!result.ok && result.retryable) {
+    await releaseClaim(db, message.key);
+    return 'retry';
+  }
+  await withTransaction(db, async (tx) => {
+    await recordSendOutcome(tx, message.key, result.ok ? { ok: true } : { ok: false, message: result.message });
+    if (!orderId) return;
     await appendOrderEvent(tx, {
       orderId, type: result.ok ? 'notification.sent' : 'notification.failed', fromStatus: null, toStatus: null, actor: 'notifications',
       // masked: the timeline is shown to every viewer and kept as long as the order
       reason: `${message.channel} "${message.subject || message.key.split(':')[1]}" to ${maskRecipient(message.to)}${result.ok ? '' : `: ${result.message}`}`,
       data: { key: message.key, channel: message.channel, locale: message.locale },
     });
-  }
+  });
   return result.ok ? 'sent' : 'failed';
 }
 
@@ -69,47 +82,56 @@ async function deliver(tx: Queryable, sender: NotificationSender | undefined, me
  * Stage `notifications`: a `customer.notification_requested` becomes one message per channel
  * the customer can and wants to be reached on, in their language, each recorded under its
  * key (order + template + channel) so it is never sent twice; SMS and push in the customer's
- * quiet hours wait for the `notifications` job.
+ * quiet hours wait for the `notifications` job. Messages are recorded and claimed in one
+ * statement, then sent with no connection held (a mail server that answers late must not
+ * hold the pool the orders need); one whose provider is away is given back and the request
+ * retried, the others stay sent.
  */
-export function notificationsStage(ctx: StageContext, senders: ReadonlyMap<Channel, NotificationSender>): Handler {
+export function notificationsStage(ctx: StageContext, senders: ReadonlyMap<Channel, NotificationSender>): CallingStage {
   const templates = templatesOf(ctx.config);
-  return async ({ event }, tx) => {
-    let request;
-    try {
-      request = requestFromEvent(event.data);
-    } catch (error) {
-      return park(error instanceof HubError ? error.message : String(error));
-    }
-    const now = ctx.now();
-    const messages = composeNotification(request, templates, await preferencesOf(tx, request.to.email), now);
-    for (const m of messages) {
-      const { rowCount } = await tx.query(
-        `INSERT INTO notifications (key, order_id, template, channel, recipient, locale, subject, body, status, send_after)
-         VALUES ($1, (SELECT id FROM orders WHERE id = $2::uuid), $3, $4, $5, $6, $7, $8, 'scheduled', $9) ON CONFLICT (key) DO NOTHING`,
-        [m.key, request.orderId, request.template, m.channel, m.to, m.locale, m.subject, m.text, m.sendAt]);
-      if (rowCount !== 1 || m.sendAt > now) continue; // sent before, or later (quiet hours)
-      if ((await deliver(tx, senders.get(m.channel), m, request.orderId)) === 'retry') return retry(`${m.channel} provider unavailable`);
-    }
-    return ack();
+  return {
+    async calls({ event }, db) {
+      let request;
+      try {
+        request = requestFromEvent(event.data);
+      } catch (error) {
+        return park(error instanceof HubError ? error.message : String(error));
+      }
+      const now = ctx.now();
+      const messages = composeNotification(request, templates, await preferencesOf(db, request.to.email), now);
+      const claimed = await recordAndClaim(db, request.orderId, request.template, messages, now, leaseFrom(now));
+      const away: Channel[] = [];
+      for (const m of messages) {
+        if (!claimed.has(m.key)) continue; // sent before, being sent by another, or later (quiet hours)
+        if ((await sendClaimed(db, senders.get(m.channel), m, request.orderId)) === 'retry') away.push(m.channel);
+      }
+      return away.length > 0 ? retry(`${away.join(', ')} provider unavailable`) : ack();
+    },
   };
 }
 
+/** A message its provider could not take for this long is given up, failed and on the timeline. */
+const giveUpAfterMs = 24 * 3_600_000;
+
 /**
  * Job: sends the scheduled messages that are due — SMS and push held back by quiet hours
- * (email is never held, so the stored text is all a due message needs).
+ * (email is never held, so the stored text is all a due message needs), a message whose
+ * request ran out of retries while its provider was away, and one whose sender died
+ * mid-send, once its claim ran out. Up to 200 a run; one whose provider is still away waits
+ * for the next run, for a day at most.
  */
 export async function sendDueNotifications(db: Db, ctx: StageContext, senders: ReadonlyMap<Channel, NotificationSender>): Promise<Record<string, number>> {
-  const { rows } = await db.query<{ key: string; orderId: string | null; channel: Channel; recipient: string; locale: string; subject: string | null; body: string }>(
-    `SELECT key, order_id AS "orderId", channel, recipient, locale, subject, body FROM notifications
-      WHERE status = 'scheduled' AND send_after <= $1 ORDER BY send_after LIMIT 200`, [ctx.now()]);
+  const start = ctx.now();
+  const expired = await expireUnsent(db, start, new Date(start.getTime() - giveUpAfterMs), 'not sent within 24 h: the provider did not take it');
+  const tried: string[] = [];
   let sent = 0;
-  for (const r of rows) {
-    await withTransaction(db, async (tx) => {
-      const locked = await tx.query(`SELECT 1 FROM notifications WHERE key = $1 AND status = 'scheduled' FOR UPDATE SKIP LOCKED`, [r.key]);
-      if (locked.rowCount !== 1) return;
-      const outcome = await deliver(tx, senders.get(r.channel), { key: r.key, channel: r.channel, to: r.recipient, locale: r.locale, subject: r.subject ?? '', text: r.body, html: null, sendAt: ctx.now(), missing: [] }, r.orderId);
-      if (outcome === 'sent') sent++;
-    });
+  while (tried.length < 200) {
+    const now = ctx.now();
+    const r = await claimNextDue(db, now, leaseFrom(now), tried);
+    if (!r) break;
+    tried.push(r.key);
+    const message: ComposedNotification = { key: r.key, channel: r.channel, to: r.recipient, locale: r.locale, subject: r.subject ?? '', text: r.body, html: null, sendAt: now, missing: [] };
+    if ((await sendClaimed(db, senders.get(r.channel), message, r.orderId)) === 'sent') sent++;
   }
-  return { due: rows.length, sent };
+  return { due: tried.length, sent, expired };
 }

@@ -26,6 +26,13 @@ export interface SmtpSink {
    * such mailbox: permanent) until set back to null.
    */
   rejectRecipients(code: number | null): void;
+  /**
+   * While on, a message is read but not answered: the sender waits for its 250, as it does
+   * on a slow or throttling mail server. Turning it off answers the held ones.
+   */
+  holdMessages(on: boolean): void;
+  /** messages read and waiting for their answer */
+  readonly held: number;
   close(): Promise<void>;
 }
 
@@ -33,6 +40,8 @@ export interface SmtpSink {
 export async function startSmtpSink(): Promise<SmtpSink> {
   const messages: ReceivedMail[] = [];
   let rejectCode: number | null = null;
+  let holding = false;
+  let held: (() => void)[] = [];
 
   const server = new SMTPServer({
     authOptional: true,
@@ -47,6 +56,10 @@ export async function startSmtpSink(): Promise<SmtpSink> {
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('error', (error: Error) => callback(error));
       stream.on('end', () => {
+        if (holding) held.push(accept);
+        else accept();
+      });
+      const accept = () => {
         const raw = Buffer.concat(chunks);
         simpleParser(raw)
           .then((parsed) => {
@@ -59,7 +72,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
             callback();
           })
           .catch((error: unknown) => callback(error instanceof Error ? error : new Error(String(error))));
-      });
+      };
     },
   });
 
@@ -78,6 +91,16 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     messages,
     rejectRecipients(code) {
       rejectCode = code;
+    },
+    holdMessages(on) {
+      holding = on;
+      if (on) return;
+      const waiting = held;
+      held = [];
+      for (const answer of waiting) answer();
+    },
+    get held() {
+      return held.length;
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

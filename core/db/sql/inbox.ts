@@ -20,3 +20,9 @@ export async function recordProcessedMany(tx: Queryable, consumer: string, messa
   );
   return new Set(rows.map((r) => r.id));
 }
+
+/** Whether `consumer` recorded `messageId` already (a stage that calls out checks before the call). */
+export async function processedBefore(db: Queryable, consumer: string, messageId: string): Promise<boolean> {
+  const { rows } = await db.query('SELECT 1 FROM inbox WHERE consumer = $1 AND message_id = $2', [consumer, messageId]);
+  return rows.length > 0;
+}
