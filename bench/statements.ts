@@ -8,9 +8,11 @@
  * pass and its own transaction — the low-rate case, the worst for round trips; a burst
  * shows what batching saves when deliveries wait together, as they do under load. Prints
  * statements and transactions per order, per stage (the transaction's inbox consumer, the
- * relay, the webhook) and, with --verbose, per SQL function. The relay's idle polls (a
+ * relay; a statement sent alone, outside a transaction — the webhook's, those of the stages
+ * that call other systems — by its function) and, with --verbose, per SQL function. The relay's idle polls (a
  * claim that found nothing) are counted apart: their number depends on time, not orders.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import amqp from 'amqplib';
@@ -44,8 +46,9 @@ function callerOf(stack: string): string {
     const m = /at (?:async )?(?:(\S+) \()?(?:file:\/\/)?[^()]*?\/(core\/[^():]+):\d+/.exec(line);
     if (m && m[2] !== 'core/db/pool.ts') return `${m[2]}${m[1] ? ` ${m[1]}` : ''}`;
   }
-  return '(outside core)';
+  return outside;
 }
+const outside = '(outside core)';
 
 const ignored = new WeakSet<pg.Client>();
 const counts = { statements: 0, transactions: 0, idlePolls: 0 };
@@ -72,6 +75,16 @@ function stageOf(statements: readonly Statement[]): string {
   return statements.find((s) => !/^(BEGIN|COMMIT|ROLLBACK)/i.test(s.text))?.fn ?? '(empty)';
 }
 
+// A statement sent through the pool itself (no transaction: the webhook's raw insert, the
+// stages that call other systems) reaches the client from pg-pool's callbacks, where the
+// stack no longer shows the hub's caller: the pool's wrapper notes it for the client's.
+const poolCaller = new AsyncLocalStorage<string>();
+// eslint-disable-next-line @typescript-eslint/unbound-method -- kept to be called with the pool as `this`
+const poolQuery = pg.Pool.prototype.query;
+pg.Pool.prototype.query = function noted(this: pg.Pool, ...callArgs: unknown[]) {
+  return poolCaller.run(callerOf(new Error().stack ?? ''), () => (poolQuery as (...a: unknown[]) => unknown).apply(this, callArgs));
+} as typeof pg.Pool.prototype.query;
+
 // eslint-disable-next-line @typescript-eslint/unbound-method -- kept to be called with each client as `this`
 const original = pg.Client.prototype.query;
 // The counter wraps every query of every client in this process, except its own.
@@ -80,7 +93,8 @@ pg.Client.prototype.query = function counted(this: pg.Client, ...callArgs: unkno
   const config = callArgs[0] as string | { text?: string; values?: unknown[] };
   const text = typeof config === 'string' ? config : config?.text ?? '';
   const values = (Array.isArray(callArgs[1]) ? callArgs[1] : typeof config === 'object' ? config?.values : undefined) as unknown[] | undefined;
-  const statement: Statement = { fn: callerOf(new Error().stack ?? ''), text: text.trim().replace(/\s+/g, ' ').slice(0, 80) };
+  const caller = callerOf(new Error().stack ?? '');
+  const statement: Statement = { fn: caller === outside ? poolCaller.getStore() ?? caller : caller, text: text.trim().replace(/\s+/g, ' ').slice(0, 80) };
   if (/^INSERT INTO inbox/i.test(statement.text) && typeof values?.[0] === 'string') statement.consumer = values[0];
   const verb = statement.text.split(' ')[0]?.toUpperCase();
   if (verb === 'BEGIN') open.set(this, [statement]);
@@ -158,9 +172,11 @@ try {
   counting = false;
   const per = (n: number) => (n / orders).toFixed(2);
   process.stdout.write(`${orders} orders, ${burst === 1 ? 'one at a time' : `${burst} at once`}: ${per(counts.statements)} statements, ${per(counts.transactions)} transactions per order (+ ${counts.idlePolls} idle relay polls in all, not counted)\n\n`);
-  process.stdout.write('stage                     statements/order  transactions/order\n');
+  // a stage, or a statement sent alone (no transaction) named by its function
+  const width = Math.max(26, ...[...byStage.keys()].map((k) => k.length + 2));
+  process.stdout.write(`${'stage'.padEnd(width)}statements/order  transactions/order\n`);
   for (const [stage, s] of [...byStage].sort((a, b) => b[1].statements - a[1].statements)) {
-    process.stdout.write(`${stage.padEnd(26)}${per(s.statements).padStart(16)}${per(s.transactions).padStart(20)}\n`);
+    process.stdout.write(`${stage.padEnd(width)}${per(s.statements).padStart(16)}${per(s.transactions).padStart(20)}\n`);
   }
   if (args.verbose) {
     process.stdout.write('\nper SQL function (statements/order)\n');

@@ -1,4 +1,6 @@
 import type { Queryable } from '../pool.ts';
+import { parameters } from '../parameters.ts';
+import { orderEventInsert, type TimelineEntry } from './orders.ts';
 import type { ComposedNotification } from '../../notify/compose.ts';
 import type { Channel } from '../../notify/preferences.ts';
 
@@ -56,11 +58,16 @@ export async function releaseClaim(db: Queryable, key: string): Promise<void> {
   await db.query('UPDATE notifications SET claimed_until = NULL WHERE key = $1', [key]);
 }
 
-/** Records how a claimed send ended: sent, or failed for good with the provider's answer. */
-export async function recordSendOutcome(db: Queryable, key: string, outcome: { ok: true } | { ok: false; message: string }): Promise<void> {
-  await db.query(
-    `UPDATE notifications SET status = $2, sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE NULL END, error = $3, claimed_until = NULL WHERE key = $1`,
-    [key, outcome.ok ? 'sent' : 'failed', outcome.ok ? null : outcome.message]);
+/**
+ * Records how a claimed send ended — sent, or failed for good with the provider's answer —
+ * and, with `entry`, puts it on the order's timeline, in one statement.
+ */
+export async function recordSendOutcome(db: Queryable, key: string, outcome: { ok: true } | { ok: false; message: string }, entry?: TimelineEntry): Promise<void> {
+  const { values, p } = parameters();
+  const status = p(outcome.ok ? 'sent' : 'failed');
+  const update = `UPDATE notifications SET status = ${status}, sent_at = CASE WHEN ${status} = 'sent' THEN now() ELSE NULL END,
+     error = ${p(outcome.ok ? null : outcome.message)}::text, claimed_until = NULL WHERE key = ${p(key)}`;
+  await db.query(entry ? `WITH recorded AS (${update} RETURNING 1) ${orderEventInsert(p, entry, 'recorded')}` : update, values);
 }
 
 /**

@@ -100,7 +100,7 @@ export async function appendOrderEvent(tx: Queryable, e: TimelineEntry): Promise
 }
 
 /** The INSERT of a timeline entry; with `onlyIf`, only when that CTE yields a row. */
-function orderEventInsert(p: Param, e: TimelineEntry, onlyIf?: string): string {
+export function orderEventInsert(p: Param, e: TimelineEntry, onlyIf?: string): string {
   return `INSERT INTO order_events (order_id, type, from_status, to_status, actor, reason, data)
      SELECT ${p(e.orderId)}::uuid, ${p(e.type)}::text, ${p(e.fromStatus)}::text, ${p(e.toStatus)}::text, ${p(e.actor)}::text,
             ${p(e.reason ?? null)}::text, ${p(e.data ? jsonb(e.data) : null)}::jsonb
