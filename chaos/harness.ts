@@ -342,7 +342,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       else quietSince ??= Date.now();
       lastFingerprint = fingerprint;
       if (++rounds % 10 === 0) {
-        log(`draining: ${state?.orders}/${expectedOrders} orders, ${state?.unsettled} unsettled, outbox ${state?.outbox}, queued ${queued}, senders ${inFlight.size}, warehouse pending ${warehouses.pending()}`);
+        log(`draining: ${state?.orders}/${expectedOrders} orders, ${state?.unsettled} unsettled, outbox ${state?.outbox}, queued ${queued}, notifications due ${state?.due}, senders ${inFlight.size}, warehouse pending ${warehouses.pending()}`);
       }
       if (!busy && (state?.unsettled === 0 || (quietSince !== undefined && Date.now() - quietSince > 15_000)) && (state?.orders ?? 0) >= expectedOrders) {
         drained = true;
