@@ -30,7 +30,7 @@ import { escalateOverdueExceptions } from './stages/escalation.ts';
 import { seedReferenceData } from './db/sql/reference.ts';
 import { isPostgresTimeZone } from './db/sql/reports.ts';
 import { assertTopology, createBroker, type Broker } from './messaging/broker.ts';
-import { createConsumer, type Consumer, type CallingStage, type Handler } from './messaging/consume.ts';
+import { createConsumer, type CallingStage, type Consumer, type ConsumerOptions, type Handler } from './messaging/consume.ts';
 import { createRelay, type Relay } from './messaging/relay.ts';
 import { hubTopology, names, type Stage, type Topology } from './messaging/topology.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -44,7 +44,7 @@ import type { Job } from './scheduling/jobs.ts';
 import { startScheduler } from './scheduling/scheduler.ts';
 import type { StageContext } from './stages/context.ts';
 import { normalizeStage } from './stages/normalize.ts';
-import { allocateStage, releaseStage, validateStage } from './stages/order-stages.ts';
+import { allocateStage, allocationLocks, releaseStage, validateStage } from './stages/order-stages.ts';
 import { createParkedQueueDrain, createParkingRecorder } from './stages/parking.ts';
 import { remediesStage } from './stages/remedies.ts';
 import { reconcileStage } from './stages/reconcile.ts';
@@ -94,16 +94,19 @@ const paymentConnectors: Record<string, PaymentConnector> = { stripe, adyen, pay
 const orderConnectors: Record<string, OrderConnector> = { shopify, woocommerce, amazon, website, app: appConnector };
 
 /**
- * The pipeline stages whose every effect is in Postgres and that lock one order row share
- * a transaction among the deliveries that wait at the same moment (consume.ts): under load
- * one commit, one inbox statement and one WAL flush carry up to five deliveries instead of
- * one, and four batches run side by side. Not allocation: it locks the stock rows of the
- * order's SKUs, and two batches taking them in different orders would deadlock. Nor the
- * stages that call other systems.
+ * The pipeline stages whose every effect is in Postgres share a transaction among the
+ * deliveries that wait at the same moment (consume.ts): under load one commit, one inbox
+ * statement and one WAL flush carry up to five deliveries instead of one. Normalize,
+ * validate and release lock one order row each: four batches run side by side.
+ * Allocation also locks the stock rows of the order's SKUs, which two batches could take
+ * in different orders: its batches take all their rows first, in one fixed order
+ * (`allocationLocks`), and only two run at once — a popular SKU's row is one queue, and
+ * each waiting batch holds a pooled connection. Not the stages that call other systems.
  */
-function batchingFor(namespace: string, queue: string): { batchSize?: number; concurrentBatches?: number } {
+function batchingFor(namespace: string, queue: string): Pick<ConsumerOptions, 'batchSize' | 'concurrentBatches' | 'lockAhead'> {
   const n = names(namespace);
   if ([n.stage('normalize'), n.stage('validate'), n.stage('release')].includes(queue)) return { batchSize: 5, concurrentBatches: 4 };
+  if (queue === n.stage('allocate')) return { batchSize: 5, concurrentBatches: 2, lockAhead: allocationLocks };
   return {};
 }
 
@@ -263,13 +266,12 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
         warehousePushStage(createWarehousePushClient(w.code, { baseUrl: w.endpoint!.baseUrl, ...(env.secrets.WAREHOUSE_API_KEY ? { apiKey: env.secrets.WAREHOUSE_API_KEY } : {}) })),
       ]),
     ];
-    // Allocation locks the stock rows of the order's SKUs: with a popular SKU its deliveries
-    // queue on that lock, each holding a pooled connection. Refunds and return labels call
-    // the provider inside their transaction (the order's lock must cover the ask and its
-    // record), so a slow provider holds a connection per call. A small prefetch keeps each
-    // from taking the pool, which every other stage and the outbox relay need. Notifications
-    // and WMS pushes hold none while they call (CallingStage in consume.ts).
-    const smallPrefetch = new Map([[names(ns).stage('allocate'), 8], [names(ns).stage('refunds'), 2], [names(ns).stage('returns'), 2]]);
+    // Refunds and return labels call the provider inside their transaction (the order's lock
+    // must cover the ask and its record), so a slow provider holds a connection per call. A
+    // small prefetch keeps them from taking the pool, which every other stage and the outbox
+    // relay need. Notifications and WMS pushes hold none while they call (CallingStage in
+    // consume.ts); allocation holds two at most (batchingFor).
+    const smallPrefetch = new Map([[names(ns).stage('allocate'), 10], [names(ns).stage('refunds'), 2], [names(ns).stage('returns'), 2]]);
     const prefetchFor = (queue: string) => smallPrefetch.get(queue);
     for (const [queue, handler] of queues) {
       const consumer = createConsumer({

@@ -52,6 +52,12 @@ export interface ConsumerOptions {
   batchSize?: number;
   /** Batches in progress at once (default: prefetch ÷ batchSize, at least 1). */
   concurrentBatches?: number;
+  /**
+   * Runs first in a batch's transaction, with the batch's new deliveries: takes the rows
+   * their handlers will lock, all of them in one fixed order, so that two batches whose
+   * handlers would lock the same rows in different orders queue instead of deadlocking.
+   */
+  lockAhead?: (tx: Tx, deliveries: readonly Delivery[]) => Promise<void>;
   logger: Logger;
   /** told how each delivery ended, with its CloudEvent (absent when it was not one) */
   onOutcome?: (queue: string, outcome: 'ack' | 'duplicate' | 'retry' | 'park', event?: CloudEvent) => void;
@@ -164,6 +170,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     try {
       outcomes = await withTransaction(options.db, async (tx) => {
         const fresh = await recordProcessedMany(tx, options.queue, deliveries.map((d) => d.event.id));
+        await options.lockAhead?.(tx, deliveries.filter((d) => fresh.has(d.event.id)));
         return sequentially(deliveries, async (delivery) => {
           // an id twice in the batch: the second is a redelivery of the first
           if (!fresh.delete(delivery.event.id)) return 'duplicate' as const;

@@ -1,13 +1,13 @@
 import { customerKey, holdCredit } from '../db/sql/credit.ts';
 import type { Tx } from '../db/pool.ts';
-import { availableStock, heldReservations } from '../db/sql/inventory.ts';
+import { availableStock, heldReservations, lockForAllocation } from '../db/sql/inventory.ts';
 import { lockOrder } from '../db/sql/orders.ts';
 import { validationFacts } from '../db/sql/validation-facts.ts';
 import { markShipmentsRequested, planShipments, releaseFacts, requestsSince } from '../db/sql/shipments.ts';
 import { HubError } from '../errors.ts';
 import type { CloudEvent } from '../messaging/cloudevent.ts';
 import { ack, retry, type Decision } from '../messaging/decision.ts';
-import type { Handler } from '../messaging/consume.ts';
+import type { Delivery, Handler } from '../messaging/consume.ts';
 import type { OrderRecord } from '../order/record.ts';
 import { allocationChange, allocationPolicy, planAllocation } from '../pipeline/allocate.ts';
 import { isDeliveryPlan, planDelivery, shipmentWeightGrams, startOfLocalDay, type DeliveryPlan } from '../pipeline/delivery-plan.ts';
@@ -24,8 +24,10 @@ import { stockChanged } from './stock.ts';
  * order commits before its events are published, so a missing order is a retry, and after
  * the last attempt a parked message with an exception, never a silent drop.
  */
+const orderIdOf = (event: CloudEvent) => (typeof event.data.orderId === 'string' ? event.data.orderId : event.subject);
+
 async function lockOrderOf(event: CloudEvent, tx: Tx): Promise<OrderRecord | Decision> {
-  const id = typeof event.data.orderId === 'string' ? event.data.orderId : event.subject;
+  const id = orderIdOf(event);
   const record = id ? await lockOrder(tx, id) : undefined;
   return record ?? retry(`order ${id ?? '(none)'} not found`);
 }
@@ -85,6 +87,15 @@ async function usedToday(tx: Tx, warehouses: readonly WarehouseFacts[], now: Dat
  * reservations, and the explanation on the timeline. An operator's override
  * (`order.allocation_override_requested`) re-allocates an order not yet released.
  */
+/**
+ * What a batch of allocations locks before its first handler runs (consume.ts `lockAhead`).
+ * An id that is not a UUID fails the statement: the batch is then handled one by one, and
+ * that delivery ends as it would alone.
+ */
+export function allocationLocks(tx: Tx, deliveries: readonly Delivery[]): Promise<void> {
+  return lockForAllocation(tx, deliveries.flatMap((d) => orderIdOf(d.event) ?? []));
+}
+
 export function allocateStage(ctx: StageContext): Handler {
   return async ({ event }, tx) => {
     const record = await lockOrderOf(event, tx);

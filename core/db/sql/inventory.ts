@@ -34,6 +34,21 @@ export async function availableStock(db: Queryable, skus: readonly string[], loc
   return stockByWarehouse(rows);
 }
 
+/**
+ * Locks, for a batch of allocations in one transaction, the orders (by id), then the stock
+ * rows of every SKU on their lines in every warehouse (by warehouse, sku): what each
+ * allocation then locks again, taken up front in one fixed order, so two batches queue on
+ * their first common row instead of deadlocking. Orders before stock, as every stage that
+ * locks both takes them.
+ */
+export async function lockForAllocation(tx: Queryable, orderIds: readonly string[]): Promise<void> {
+  if (orderIds.length === 0) return;
+  await tx.query('SELECT 1 FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [orderIds]);
+  await tx.query(
+    `SELECT 1 FROM inventory WHERE sku IN (SELECT sku FROM order_lines WHERE order_id = ANY($1::uuid[]))
+      ORDER BY warehouse, sku FOR UPDATE`, [orderIds]);
+}
+
 /** Available stock rows as a map: warehouse, then SKU. */
 export function stockByWarehouse(rows: readonly { warehouse: string; sku: string; available: number }[]): Map<string, Map<string, number>> {
   const byWarehouse = new Map<string, Map<string, number>>();
