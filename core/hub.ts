@@ -5,6 +5,7 @@ import type { Hono } from 'hono';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { amazon } from '../connectors/amazon.ts';
+import { amazonAccessFrom, createLwaTokenSource, type AccessTokenSource } from '../connectors/amazon-lwa.ts';
 import { shopify } from '../connectors/shopify.ts';
 import { app as appConnector, website } from '../connectors/website.ts';
 import { woocommerce } from '../connectors/woocommerce.ts';
@@ -165,13 +166,18 @@ function scheduledJobs(deps: { db: Db; namespace: string; config: HubConfig; sec
     { name: 'auto-complete', schedule: '41 * * * *', lockMs: 10 * 60_000, run: () => autoCompleteOrders(deps.db, deps.ctx) },
     { name: 'archive', schedule: '40 3 * * *', lockMs: 15 * 60_000, run: () => archiveFinishedOrders(deps.db, deps.ctx) },
   ];
+  // LWA access tokens live an hour: with the LWA credentials set, the pollers refresh them,
+  // all channels through one source (the credentials are the hub's, not a channel's).
+  const access = amazonAccessFrom(deps.secrets, amazon.secretName);
+  let lwa: AccessTokenSource | undefined;
   for (const channel of deps.config.channels) {
     if (channel.enabled === false || channel.connector !== 'amazon' || !channel.poller) continue;
-    const token = deps.secrets[amazon.secretName];
-    if (!token) {
-      deps.logger.warn({ channel: channel.code }, `${amazon.secretName} is not set: the ${channel.code} poller does not run`);
+    if (access.kind === 'none') {
+      deps.logger.warn({ channel: channel.code }, `the ${channel.code} poller does not run: ${access.warning}`);
       continue;
     }
+    if (access.kind === 'static' && access.warning !== null) deps.logger.warn({ channel: channel.code }, access.warning);
+    const token = access.kind === 'lwa' ? (lwa ??= createLwaTokenSource({ ...access.options, now: deps.now })) : access.token;
     const poller = createAmazonPoller({ ...deps, channel: { code: channel.code, poller: channel.poller }, token });
     // The lock outlives a scheduler that dies mid-poll: keep it short, or the channel goes
     // unpolled for that long. A slow poll overlapping the next is harmless (the cursor is in

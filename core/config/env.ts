@@ -9,7 +9,10 @@ export interface HubEnv {
   namespace: string;
   configPath: string;
   adminToken: string | undefined;
-  /** webhook secrets by env var name, e.g. SHOPIFY_WEBHOOK_SECRET */
+  /**
+   * connectors' secrets by env var name, e.g. SHOPIFY_WEBHOOK_SECRET, AMAZON_LWA_REFRESH_TOKEN
+   * (and AMAZON_LWA_ENDPOINT, which goes with the LWA credentials)
+   */
   secrets: Record<string, string>;
   logLevel: string;
 }
@@ -33,11 +36,15 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): HubEnv {
   if (!namespacePattern.test(namespace)) {
     problems.push(`HUB_NAMESPACE must match ${namespacePattern} (it names a Postgres schema), got "${namespace}"`);
   }
+  // Where the Amazon poller exchanges its LWA refresh token: another region's host, a sandbox.
+  const lwaEndpoint = read('AMAZON_LWA_ENDPOINT');
+  if (lwaEndpoint !== undefined && !/^https?:\/\/\S+$/.test(lwaEndpoint)) problems.push(`AMAZON_LWA_ENDPOINT must be an http(s) URL, got "${lwaEndpoint}"`);
   if (problems.length > 0) throw new Error(`invalid environment:\n  - ${problems.join('\n  - ')}`);
   const secrets: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
-    if (value?.trim() && /_(WEBHOOK_SECRET|HMAC_KEY|SECRET|API_TOKEN|API_KEY|WEBHOOK_ID|CERT_PEM|KEY_PEM|PASSWORD)$/.test(name)) secrets[name] = value.trim();
+    if (value?.trim() && /_(WEBHOOK_SECRET|HMAC_KEY|SECRET|API_TOKEN|API_KEY|WEBHOOK_ID|CERT_PEM|KEY_PEM|PASSWORD|REFRESH_TOKEN|CLIENT_ID)$/.test(name)) secrets[name] = value.trim();
   }
+  if (lwaEndpoint !== undefined) secrets.AMAZON_LWA_ENDPOINT = lwaEndpoint;
   return {
     amqpUrl: read('AMQP_URL') ?? 'amqp://guest:guest@127.0.0.1:5672',
     databaseUrl: read('DATABASE_URL') ?? 'postgres://postgres@127.0.0.1:5432/postgres',

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { AmazonOrder, AmazonOrderDocument } from '../../connectors/amazon.ts';
+import type { AccessTokenSource } from '../../connectors/amazon-lwa.ts';
 import { isObject } from '../../connectors/reader.ts';
 import { withTransaction, type Db } from '../db/pool.ts';
 import { loadCursor, saveCursor } from '../db/sql/cursors.ts';
@@ -47,8 +48,11 @@ export interface AmazonPollerDeps {
   db: Db;
   namespace: string;
   channel: { code: string; poller: { baseUrl: string; marketplaceIds: string[]; startAt?: string } };
-  /** an LWA access token, sent as `x-amz-access-token` */
-  token: string;
+  /**
+   * What is sent as `x-amz-access-token`: LWA access tokens from a source that refreshes them
+   * (`createLwaTokenSource`), or one fixed token, which stops working an hour after LWA issued it
+   */
+  token: AccessTokenSource | string;
   fetch?: typeof fetch;
   now: () => Date;
   newId: () => string;
@@ -257,7 +261,7 @@ export function createAmazonPoller(deps: AmazonPollerDeps): AmazonPoller {
 
 interface SpApiClientOptions {
   baseUrl: string;
-  token: string;
+  token: AccessTokenSource | string;
   fetch: typeof fetch;
   now: () => Date;
   sleep: (ms: number) => Promise<void>;
@@ -272,21 +276,28 @@ interface SpApiClientOptions {
 /**
  * GET with Amazon's rules: the access token header, each operation's rate limit, a 429
  * waited out (its `Retry-After`, else a backoff no shorter than one request's share of the
- * rate), a 5xx or network error retried with a doubling backoff, all of it bounded.
+ * rate), a 5xx or network error retried with a doubling backoff, all of it bounded. A 401
+ * or 403 with a refreshable token gets one fresh token and the request once more.
  */
 function createSpApiClient(o: SpApiClientOptions) {
   const base = o.baseUrl.replace(/\/+$/, '');
+  const source = o.token;
   return {
     async get(operation: AmazonOperation, path: string, query: Record<string, string>): Promise<{ body: unknown; requestId: string | null }> {
       const search = new URLSearchParams(query).toString();
       const url = `${base}${path}${search ? `?${search}` : ''}`;
+      let refreshed = false;
       for (let attempt = 0; ; attempt++) {
         const backoff = o.backoffMs * 2 ** attempt;
         await o.limiter.take(operation);
+        // Asked for at every attempt: a poll paced by the rate limits can outlast a token. An
+        // LWA failure ends the poll as it is (LWA's own trouble was retried by its client);
+        // the next tick tries again.
+        const token = typeof source === 'string' ? source : await source.token();
         let response: Response;
         try {
           response = await o.fetch(url, {
-            headers: { 'x-amz-access-token': o.token, accept: 'application/json' },
+            headers: { 'x-amz-access-token': token, accept: 'application/json' },
             signal: AbortSignal.timeout(o.timeoutMs),
           });
         } catch (error) {
@@ -303,6 +314,16 @@ function createSpApiClient(o: SpApiClientOptions) {
         const requestId = response.headers.get('x-amzn-requestid');
         if (response.ok) return { body: await jsonOf(response, operation), requestId };
         const text = await response.text().catch(() => '');
+        if ((response.status === 401 || response.status === 403) && typeof source !== 'string' && !refreshed) {
+          // The token expired early, was revoked, or the clocks disagree: one fresh token, and
+          // the same request again. A second refusal is not about the token's age, and is
+          // reported. The refusal is not one of the retries, which are for Amazon's trouble.
+          refreshed = true;
+          source.invalidate(token);
+          o.logger.warn({ operation, status: response.status }, 'SP-API refused the access token; fetching a fresh one and sending the request again');
+          attempt -= 1;
+          continue;
+        }
         if (response.status === 429 && attempt < o.retries) {
           o.limiter.drain(operation);
           const wait = retryAfterMs(response.headers.get('retry-after'), o.now()) ?? Math.max(backoff, o.limiter.intervalMs(operation));

@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
  * example answers (test/fixtures/amazon-sp-api/, copied byte for byte with their notes) and
  * behaves as the real one does where the poller depends on it: `getOrders` filtered by
  * `LastUpdatedAfter`/`LastUpdatedBefore`, marketplace and fulfilment channel; NextToken
- * pages for orders and items; the `x-amz-access-token` check; `x-amzn-RateLimit-Limit`;
+ * pages for orders and items; the `x-amz-access-token` check (a fixed token, or whatever
+ * `acceptToken` says is current, for tokens that rotate); `x-amzn-RateLimit-Limit`;
  * throttling (429 with `Retry-After`) and server errors on demand. It records every request.
  */
 
@@ -72,6 +73,8 @@ export interface SpApiServerOptions {
   redactPending?: boolean;
   /** filter by the LastUpdated window (default true); false lists every order every time */
   filterByTime?: boolean;
+  /** whether an access token is good, asked at every request (default: it is {@link SP_API_TOKEN}) */
+  acceptToken?: (token: string) => boolean;
 }
 
 export interface RecordedRequest {
@@ -116,6 +119,7 @@ export async function startSpApiServer(options: SpApiServerOptions = {}): Promis
   const pageSize = options.pageSize ?? 100;
   const itemsPageSize = options.itemsPageSize ?? 100;
   const rateLimit = options.rateLimit === undefined ? '20' : options.rateLimit;
+  const acceptToken = options.acceptToken ?? ((token: string) => token === SP_API_TOKEN);
   const tokens = new Map<string, PendingPage>();
   const faults: { status: number; operation: SpApiOperation | undefined; times: number; retryAfter: string | null }[] = [];
   if (options.throttleFirstCall) faults.push({ status: 429, operation: undefined, times: 1, retryAfter: options.throttleFirstCall.retryAfter });
@@ -215,7 +219,7 @@ export async function startSpApiServer(options: SpApiServerOptions = {}): Promis
 
     if (req.method !== 'GET' || operation === 'unknown') return send(res, record, 404, error('NotFound', 'Resource not found'));
     if (record.token === undefined) return send(res, record, 401, error('Unauthorized', 'Access to requested resource is denied.'));
-    if (record.token !== SP_API_TOKEN) return send(res, record, 403, error('Unauthorized', 'The access token you provided is revoked, malformed or invalid.'));
+    if (!acceptToken(record.token)) return send(res, record, 403, error('Unauthorized', 'The access token you provided is revoked, malformed or invalid.'));
     const fault = faults.find((f) => f.times > 0 && (f.operation === undefined || f.operation === operation));
     if (fault) {
       fault.times -= 1;
@@ -223,6 +227,7 @@ export async function startSpApiServer(options: SpApiServerOptions = {}): Promis
         return send(res, record, 429, error('QuotaExceeded', 'You exceeded your quota for the requested resource.'),
           fault.retryAfter === null ? {} : { 'retry-after': fault.retryAfter });
       }
+      if (fault.status === 401 || fault.status === 403) return send(res, record, fault.status, error('Unauthorized', 'Access to requested resource is denied.'));
       return send(res, record, fault.status, error('InternalFailure', 'We encountered an internal error. Please try again.'));
     }
     if (operation === 'getOrders') return handleGetOrders(res, record);
