@@ -33,7 +33,7 @@ const EVENTS = '{ns}.events';
 /**
  * Where the hub sets message types: its core and its HTTP routes (operator API, webhooks).
  * Not counted as published, on purpose:
- * - timeline entries (`timeline: { type }`, `x.timeline = { type }`, `appendOrderEvent(…)`):
+ * - timeline entries (`timeline: { type }`, `x.timeline = { type }`, `const timeline = { type }`, `appendOrderEvent(…)`):
  *   the order's history in Postgres, never sent (order.updated, payment.recorded, …);
  * - exception types (`exception: { type }`, `openException(…)`): snake_case, not events;
  * - audit actions (`appendAudit(…, { action: 'order.remedy' })`): not a `type`;
@@ -106,6 +106,9 @@ function propertyNamed(object: ts.ObjectLiteralExpression, name: string): ts.Obj
 function isTimelineEntry(object: ts.ObjectLiteralExpression): boolean {
   const parent = parentOf(object);
   if (ts.isPropertyAssignment(parent) && parent.name.getText() === 'timeline') return true;
+  // const timeline = {…}, or = cond ? {…} : undefined
+  const declared = ts.isConditionalExpression(parent) ? parentOf(parent) : parent;
+  if (ts.isVariableDeclaration(declared) && declared.name.getText() === 'timeline') return true;
   if (ts.isBinaryExpression(parent) && parent.operatorToken.kind === ts.SyntaxKind.EqualsToken && /(^|\.)timeline$/.test(parent.left.getText())) return true;
   return ts.isCallExpression(parent) && /(^|\.)appendOrderEvent$/.test(parent.expression.getText());
 }

@@ -3,6 +3,7 @@ import type { HubConfig } from '../../schemas/config.ts';
 import { customerKey } from '../db/sql/credit.ts';
 import type { Db, Queryable } from '../db/pool.ts';
 import { claimNextDue, expireUnsent, recordAndClaim, recordSendOutcome, releaseClaim } from '../db/sql/notifications.ts';
+import type { TimelineEntry } from '../db/sql/orders.ts';
 import { HubError } from '../errors.ts';
 import type { CallingStage } from '../messaging/consume.ts';
 import { ack, park, retry } from '../messaging/decision.ts';
@@ -63,12 +64,13 @@ async function sendClaimed(db: Db, sender: NotificationSender | undefined, messa
     await releaseClaim(db, message.key);
     return 'retry';
   }
-  await recordSendOutcome(db, message.key, result.ok ? { ok: true } : { ok: false, message: result.message }, orderId ? {
+  const timeline: TimelineEntry | undefined = orderId ? {
     orderId, type: result.ok ? 'notification.sent' : 'notification.failed', fromStatus: null, toStatus: null, actor: 'notifications',
     // masked: the timeline is shown to every viewer and kept as long as the order
     reason: `${message.channel} "${message.subject || message.key.split(':')[1]}" to ${maskRecipient(message.to)}${result.ok ? '' : `: ${result.message}`}`,
     data: { key: message.key, channel: message.channel, locale: message.locale },
-  } : undefined);
+  } : undefined;
+  await recordSendOutcome(db, message.key, result.ok ? { ok: true } : { ok: false, message: result.message }, timeline);
   return result.ok ? 'sent' : 'failed';
 }
 
