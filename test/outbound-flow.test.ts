@@ -1,10 +1,12 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signWarehouseWebhook } from '../connectors/warehouses/webhook.ts';
 import { loadConfig } from '../core/config/business.ts';
 import { defaultConfigPath } from '../core/config/env.ts';
 import type { Hub } from '../core/hub.ts';
+import { names } from '../core/messaging/topology.ts';
 import type { CanonicalOrder } from '../schemas/canonical-order.ts';
 import { eventually } from './support/env.ts';
 import { adminJson, postEasyPostDelivered, postWebsiteOrder, settled, startTestHub } from './support/hub.ts';
@@ -122,5 +124,34 @@ describe('an HTTP warehouse and a tracked parcel', () => {
     expect(bad.status).toBeLessThan(500);
     expect(bad.headers.get('content-type')).toContain('application/problem+json');
     expect((await hub.app.request('/webhooks/warehouses/atlantis', { method: 'POST', body: '{}' })).status).toBe(404);
+  });
+
+  it('a warehouse event with a NUL character: the webhook is a 422 and kept; the same event on the queue is parked at once, with why', async () => {
+    // JSON.stringify writes the NUL character as the escape \u0000, as a sender's JSON would
+    const withNul = JSON.stringify({ specversion: '1.0', id: 'wms-nul-1', source: '/wms/us-west', type: 'inventory.adjusted', time: new Date().toISOString(), datacontenttype: 'application/json', data: { warehouse: 'us-west', sku: 'WEST\u0000ONLY', delta: 1, reason: 'count' } });
+    expect(withNul).toContain('WEST\\u0000ONLY');
+    const response = await hub.app.request('/webhooks/warehouses/us-west', {
+      method: 'POST', body: withNul,
+      headers: { 'content-type': 'application/cloudevents+json', 'x-hub-signature': signWarehouseWebhook(withNul, secrets.WAREHOUSE_WEBHOOK_SECRET, Math.floor(Date.now() / 1000)), 'ce-id': 'wms-nul-1' },
+    });
+    expect(response.status).toBe(422);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+    expect(JSON.stringify(await response.json())).toContain('NUL');
+    const { rows: kept } = await hub.db.query(`SELECT status FROM raw_inbound WHERE source = 'warehouse-us-west' AND dedupe_key = 'wms-nul-1'`);
+    expect(kept).toEqual([{ status: 'invalid' }]);
+
+    const connection = await amqp.connect(t.env.amqpUrl);
+    try {
+      const channel = await connection.createChannel();
+      channel.sendToQueue(names(hub.namespace).warehouseEvents, Buffer.from(withNul.replace('wms-nul-1', 'wms-nul-2')), { persistent: true, messageId: 'wms-nul-2' });
+      await channel.close();
+    } finally {
+      await connection.close();
+    }
+    const parked = await eventually(async () => {
+      const { rows } = await hub.db.query<{ reason: string }>(`SELECT reason FROM exceptions WHERE type = 'poison_message' AND reason LIKE '%NUL character%'`);
+      return rows.length > 0 ? rows : undefined;
+    }, 10_000, 'the parked event');
+    expect(parked[0]!.reason).not.toMatch(/gave up after|invalid byte sequence/);
   });
 });

@@ -42,5 +42,9 @@ export function parseCloudEvent(body: Buffer): CloudEvent | { problem: string } 
   if (typeof e.id !== 'string' || e.id === '') return { problem: 'id is missing' };
   if (typeof e.type !== 'string' || e.type === '') return { problem: 'type is missing' };
   if (typeof e.data !== 'object' || e.data === null) return { problem: 'data is not an object' };
+  // No field the hub stores can hold a NUL character (Postgres text refuses it): refused
+  // here, a webhook gets its 422 and a queued event is parked at once, not retried into
+  // the same database error. The byte search first, so an ordinary message costs nothing more.
+  if (body.includes('\\u0000') && JSON.stringify(value).includes('\\u0000')) return { problem: 'the body contains a NUL character (\\u0000), which no field can hold' };
   return value as CloudEvent;
 }
