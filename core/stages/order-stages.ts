@@ -19,13 +19,14 @@ import type { StageContext } from './context.ts';
 import { uncachedReference } from './reference-cache.ts';
 import { stockChanged } from './stock.ts';
 
-/**
- * Locks the order an event is about (`data.orderId`, else the CloudEvent subject). An
- * order commits before its events are published, so a missing order is a retry, and after
- * the last attempt a parked message with an exception, never a silent drop.
- */
+/** The order an event is about: `data.orderId`, else the CloudEvent subject. */
 const orderIdOf = (event: CloudEvent) => (typeof event.data.orderId === 'string' ? event.data.orderId : event.subject);
 
+/**
+ * Locks the order an event is about. An order commits before its events are published,
+ * so a missing order is a retry, and after the last attempt a parked message with an
+ * exception, never a silent drop.
+ */
 async function lockOrderOf(event: CloudEvent, tx: Tx): Promise<OrderRecord | Decision> {
   const id = orderIdOf(event);
   const record = id ? await lockOrder(tx, id) : undefined;
