@@ -54,14 +54,14 @@ const leaseFrom = (now: Date) => new Date(now.getTime() + claimMs);
  * Sends one claimed message, outside any transaction, then records the outcome (and puts
  * it on the order's timeline) or, when the provider was away, gives the claim back.
  */
-async function sendClaimed(db: Db, sender: NotificationSender | undefined, message: ComposedNotification, orderId: string | null): Promise<'sent' | 'failed' | 'retry'> {
+async function sendClaimed(db: Db, sender: NotificationSender | undefined, message: ComposedNotification, orderId: string | null, claimedUntil: Date): Promise<'sent' | 'failed' | 'retry'> {
   if (!sender) {
     await recordSendOutcome(db, message.key, { ok: false, message: `no ${message.channel} sender configured` });
     return 'failed';
   }
   const result = await sender.send({ key: message.key, to: message.to, subject: message.subject, text: message.text, html: message.html, locale: message.locale });
   if (!result.ok && result.retryable) {
-    await releaseClaim(db, message.key);
+    await releaseClaim(db, message.key, claimedUntil);
     return 'retry';
   }
   const timeline: TimelineEntry | undefined = orderId ? {
@@ -95,11 +95,12 @@ export function notificationsStage(ctx: StageContext, senders: ReadonlyMap<Chann
       }
       const now = ctx.now();
       const messages = composeNotification(request, templates, await preferencesOf(db, request.to.email), now);
-      const claimed = await recordAndClaim(db, request.orderId, request.template, messages, now, leaseFrom(now));
+      const lease = leaseFrom(now);
+      const claimed = await recordAndClaim(db, request.orderId, request.template, messages, now, lease);
       const away: Channel[] = [];
       for (const m of messages) {
         if (!claimed.has(m.key)) continue; // sent before, being sent by another, or later (quiet hours)
-        if ((await sendClaimed(db, senders.get(m.channel), m, request.orderId)) === 'retry') away.push(m.channel);
+        if ((await sendClaimed(db, senders.get(m.channel), m, request.orderId, lease)) === 'retry') away.push(m.channel);
       }
       return away.length > 0 ? retry(`${away.join(', ')} provider unavailable`) : ack();
     },
@@ -123,11 +124,12 @@ export async function sendDueNotifications(db: Db, ctx: StageContext, senders: R
   let sent = 0;
   while (tried.length < 200) {
     const now = ctx.now();
-    const r = await claimNextDue(db, now, leaseFrom(now), tried);
+    const lease = leaseFrom(now);
+    const r = await claimNextDue(db, now, lease, tried);
     if (!r) break;
     tried.push(r.key);
     const message: ComposedNotification = { key: r.key, channel: r.channel, to: r.recipient, locale: r.locale, subject: r.subject ?? '', text: r.body, html: null, sendAt: now, missing: [] };
-    if ((await sendClaimed(db, senders.get(r.channel), message, r.orderId)) === 'sent') sent++;
+    if ((await sendClaimed(db, senders.get(r.channel), message, r.orderId, lease)) === 'sent') sent++;
   }
   return { due: tried.length, sent, expired };
 }

@@ -53,9 +53,13 @@ export async function claimNextDue(db: Queryable, now: Date, leaseUntil: Date, s
   return rows[0];
 }
 
-/** Gives a claimed notification back, to be tried again (the provider was away). */
-export async function releaseClaim(db: Queryable, key: string): Promise<void> {
-  await db.query('UPDATE notifications SET claimed_until = NULL WHERE key = $1', [key]);
+/**
+ * Gives a claimed notification back, to be tried again (the provider was away) — only while
+ * the claim is still this sender's (`claimedUntil`, its lease): a send that outlasted its
+ * lease must not clear the claim of the sender that took the message over.
+ */
+export async function releaseClaim(db: Queryable, key: string, claimedUntil: Date): Promise<void> {
+  await db.query('UPDATE notifications SET claimed_until = NULL WHERE key = $1 AND claimed_until = $2', [key, claimedUntil]);
 }
 
 /**
