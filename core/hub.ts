@@ -49,7 +49,7 @@ import { allocateStage, allocationLocks, releaseStage, validateStage } from './s
 import { createParkedQueueDrain, createParkingRecorder } from './stages/parking.ts';
 import { remediesStage } from './stages/remedies.ts';
 import { reconcileStage } from './stages/reconcile.ts';
-import { refundsStage } from './stages/refunds.ts';
+import { refundsStage, reportUnconfirmedRefunds } from './stages/refunds.ts';
 import { cancellationsStage } from './stages/fulfilment.ts';
 import { requestReviewReminders } from './stages/review-reminders.ts';
 import { storeDailyReports } from './reports/daily.ts';
@@ -158,6 +158,7 @@ function scheduledJobs(deps: { db: Db; namespace: string; config: HubConfig; sec
     { name: 'payment-timeout', schedule: '* * * * *', lockMs: 50_000, run: () => cancelUnpaidOrders(deps.db, deps.ctx) },
     { name: 'unmatched-payments', schedule: '*/5 * * * *', lockMs: 50_000, run: () => reportUnmatchedPayments(deps.db, deps.ctx) },
     { name: 'unmatched-payment-expiry', schedule: '23 * * * *', lockMs: 5 * 60_000, run: () => expireUnmatchedPayments(deps.db, deps.ctx) },
+    { name: 'unconfirmed-refunds', schedule: '37 * * * *', lockMs: 5 * 60_000, run: () => reportUnconfirmedRefunds(deps.db, deps.ctx) },
     { name: 'logistics-delay', schedule: '*/10 * * * *', lockMs: 50_000, run: () => reportLogisticsDelays(deps.db, deps.ctx) },
     { name: 'notifications', schedule: '* * * * *', lockMs: 50_000, run: () => sendDueNotifications(deps.db, deps.ctx, deps.senders) },
     { name: 'review-reminders', schedule: '17 * * * *', lockMs: 5 * 60_000, run: () => requestReviewReminders(deps.db, deps.ctx) },

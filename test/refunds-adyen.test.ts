@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/config/business.ts';
 import { defaultConfigPath } from '../core/config/env.ts';
 import type { Hub } from '../core/hub.ts';
-import { refundKey } from '../core/stages/refunds.ts';
+import { refundKey, reportUnconfirmedRefunds } from '../core/stages/refunds.ts';
 import type { CanonicalOrder } from '../schemas/canonical-order.ts';
 import { eventually } from './support/env.ts';
 import { adminJson, postWebsiteOrder, settled, startTestHub } from './support/hub.ts';
@@ -141,6 +141,29 @@ describe('an order paid through Adyen, cancelled before release', () => {
     expect(adyenApi.refunds.filter((r) => r.paymentId === psp)).toHaveLength(1);
     expect(rows).toEqual([{ id: key, status: 'pending', provider_refund_id: adyenApi.refunds.find((r) => r.paymentId === psp)!.id }]);
     expect(await refundNeeded(id)).toEqual([]);
+  });
+});
+
+describe('a refund Adyen took as pending', () => {
+  it('never confirmed: finance is asked to check it after 14 days, once; one whose REFUND notification came is left alone', async () => {
+    // the two refunds above are pending; Adyen confirms the first one's
+    const confirmed = adyenApi.refunds.find((r) => r.paymentId === PAYMENTS[0])!;
+    const { rows: [first] } = await hub.db.query<{ orderNumber: string }>(
+      `SELECT o.order_number AS "orderNumber" FROM refunds r JOIN orders o ON o.id = r.order_id WHERE r.payment_id = $1`, [PAYMENTS[0]]);
+    const item = adyenItem({ pspReference: confirmed.id, originalReference: PAYMENTS[0], merchantReference: first!.orderNumber, eventCode: 'REFUND', value: TOTAL });
+    const response = await hub.app.request('/webhooks/payments/adyen', { method: 'POST', body: JSON.stringify({ live: 'false', notificationItems: [item] }), headers: { 'content-type': 'application/json' } });
+    expect(response.status).toBe(200);
+    await settled(hub);
+
+    expect(await reportUnconfirmedRefunds(hub.db, hub.ctx)).toEqual({ unconfirmed: 0 }); // not 14 days yet
+    const later = { ...hub.ctx, now: () => new Date(Date.now() + 15 * 86_400_000) };
+    expect(await reportUnconfirmedRefunds(hub.db, later)).toEqual({ unconfirmed: 1 });
+    expect(await reportUnconfirmedRefunds(hub.db, later)).toEqual({ unconfirmed: 0 }); // once
+    const { rows } = await hub.db.query<{ reason: string; details: { paymentId: string } }>(
+      `SELECT reason, details FROM exceptions WHERE type = 'refund_needed' AND message_id LIKE 'refund-unconfirmed:%'`);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.details.paymentId).toBe(PAYMENTS[1]);
+    expect(rows[0]!.reason).toMatch(/still pending after 14 days and the ledger shows no refund: check it with adyen/);
   });
 });
 

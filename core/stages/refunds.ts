@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { RefundClient } from '../../connectors/payments/refunds.ts';
 import { sopFor } from '../config/business.ts';
-import type { Tx } from '../db/pool.ts';
+import type { Db, Tx } from '../db/pool.ts';
 import { openException } from '../db/sql/exceptions.ts';
 import { lockOrder } from '../db/sql/orders.ts';
 import { ledgerOf } from '../db/sql/payments.ts';
-import { recordRefundAnswer, recordRefundByHand, recordRefundRequested, refundsAsked, type AskedRefund } from '../db/sql/refunds.ts';
+import { recordRefundAnswer, recordRefundByHand, recordRefundRequested, refundsAsked, unconfirmedRefunds, type AskedRefund } from '../db/sql/refunds.ts';
 import type { Handler } from '../messaging/consume.ts';
 import { ack, retry } from '../messaging/decision.ts';
 import { applyOrderChange } from './apply.ts';
@@ -197,4 +197,28 @@ async function refundToCheck(tx: Tx, ctx: StageContext, orderId: string, event: 
     orderId, messageId: `refund-check:${orderId}:${event.id}:${p.provider}:${p.paymentId}`, stage: 'refunds',
     details: { provider: p.provider, paymentId: p.paymentId, uncertain: amount, unmatchedLedger: p.unmatchedLedger, unmatchedAsked: p.unmatchedAsked, cause: event.type },
   });
+}
+
+/** How long a refund may stay pending before finance is asked to check it (Stripe's slowest methods take up to 10 business days). */
+const unconfirmedAfterMs = 14 * 86_400_000;
+
+/**
+ * Job: a refund the provider took as pending is settled by its notification later (Adyen's
+ * REFUND, Stripe's `charge.refunded`); one that fails there, or whose notification never
+ * comes, would otherwise stay `pending` for ever — counted as given back, the customer not
+ * paid, nobody told. After 14 days with no refund in the ledger, finance gets a
+ * `refund_needed` exception to check it with the provider, once per refund.
+ */
+export async function reportUnconfirmedRefunds(db: Db, ctx: StageContext): Promise<Record<string, number>> {
+  const stale = await unconfirmedRefunds(db, new Date(ctx.now().getTime() - unconfirmedAfterMs));
+  const sop = sopFor(ctx.config, 'refund_needed');
+  for (const r of stale) {
+    await openException(db, {
+      type: 'refund_needed', owner: sop.owner, deadline: new Date(ctx.now().getTime() + sop.deadlineMinutes * 60_000),
+      reason: `${r.provider} refund ${r.providerRefundId ?? r.id} of ${r.amount} ${r.currency} (payment ${r.paymentId}) is still ${r.status} after 14 days and the ledger shows no refund: check it with ${r.provider}, and refund by hand if it failed`,
+      orderId: r.orderId, messageId: `refund-unconfirmed:${r.id}`, stage: 'refunds',
+      details: { refundId: r.id, provider: r.provider, paymentId: r.paymentId, providerRefundId: r.providerRefundId, amount: r.amount, status: r.status },
+    });
+  }
+  return { unconfirmed: stale.length };
 }

@@ -50,3 +50,22 @@ export async function recordRefundByHand(
       WHERE refunds.status = 'requested'`,
     [r.id, r.orderId, r.provider, r.paymentId, r.amount, r.error]);
 }
+
+/** A refund the provider took as pending (or never answered) and whose money the ledger never showed. */
+export interface UnconfirmedRefund { id: string; orderId: string; provider: string; paymentId: string; amount: number; currency: string; status: string; providerRefundId: string | null }
+
+/**
+ * Refunds still `requested` or `pending` since before `before`, with no refund in the ledger
+ * under their provider id, and not yet handed to finance as unconfirmed (an exception keyed
+ * `refund-unconfirmed:<id>`, open or resolved: a person who checked one is not asked again).
+ */
+export async function unconfirmedRefunds(db: Queryable, before: Date): Promise<UnconfirmedRefund[]> {
+  const { rows } = await db.query<UnconfirmedRefund>(
+    `SELECT r.id, r.order_id AS "orderId", r.provider, r.payment_id AS "paymentId", r.amount, r.currency, r.status, r.provider_refund_id AS "providerRefundId"
+       FROM refunds r
+      WHERE r.status IN ('requested', 'pending') AND r.updated_at < $1
+        AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.kind = 'refunded' AND p.provider = r.provider AND p.entry_id = r.provider_refund_id)
+        AND NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.type = 'refund_needed' AND e.message_id = 'refund-unconfirmed:' || r.id)
+      ORDER BY r.updated_at LIMIT 500`, [before]);
+  return rows;
+}
