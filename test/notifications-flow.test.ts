@@ -197,6 +197,27 @@ describe('a send that did not end', () => {
     expect(await rowOf(key)).toMatchObject({ status: 'sent', claimedUntil: null });
   });
 
+  it('the job leaves a message whose provider is away for 5 minutes, so the messages behind it get their turn', async () => {
+    const now = Date.now();
+    const key = `no-order:away:email:${now}`;
+    await hub.db.query(
+      `INSERT INTO notifications (key, template, channel, recipient, locale, subject, body, status, send_after)
+       VALUES ($1, 'order_confirmed', 'email', 'later@example.com', 'en', 'Later', 'Your order', 'scheduled', $2)`,
+      [key, new Date(now - 60_000)]);
+    smtp.rejectRecipients(450);
+    try {
+      expect(await sendDueNotifications(hub.db, at(now), senders())).toMatchObject({ sent: 0 });
+    } finally {
+      smtp.rejectRecipients(null);
+    }
+    const { rows } = await hub.db.query<{ sendAfter: Date; claimedUntil: Date | null }>(`SELECT send_after AS "sendAfter", claimed_until AS "claimedUntil" FROM notifications WHERE key = $1`, [key]);
+    expect(rows[0]!.claimedUntil).toBeNull();
+    expect(rows[0]!.sendAfter.getTime()).toBeGreaterThanOrEqual(now + 5 * 60_000);
+    expect(await sendDueNotifications(hub.db, at(now + 60_000), senders())).toMatchObject({ sent: 0 }); // not yet
+    expect(await sendDueNotifications(hub.db, at(now + 6 * 60_000), senders())).toMatchObject({ sent: 1 });
+    expect(mailsTo('later@example.com')).toHaveLength(1);
+  });
+
   it('a message its provider did not take for a day is given up: failed, with the reason, on the order\'s timeline', async () => {
     smtp.rejectRecipients(450);
     try {

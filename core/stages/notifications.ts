@@ -54,14 +54,14 @@ const leaseFrom = (now: Date) => new Date(now.getTime() + claimMs);
  * Sends one claimed message, outside any transaction, then records the outcome (and puts
  * it on the order's timeline) or, when the provider was away, gives the claim back.
  */
-async function sendClaimed(db: Db, sender: NotificationSender | undefined, message: ComposedNotification, orderId: string | null, claimedUntil: Date): Promise<'sent' | 'failed' | 'retry'> {
+async function sendClaimed(db: Db, sender: NotificationSender | undefined, message: ComposedNotification, orderId: string | null, claimedUntil: Date, retryAt?: Date): Promise<'sent' | 'failed' | 'retry'> {
   if (!sender) {
     await recordSendOutcome(db, message.key, { ok: false, message: `no ${message.channel} sender configured` });
     return 'failed';
   }
   const result = await sender.send({ key: message.key, to: message.to, subject: message.subject, text: message.text, html: message.html, locale: message.locale });
   if (!result.ok && result.retryable) {
-    await releaseClaim(db, message.key, claimedUntil);
+    await releaseClaim(db, message.key, claimedUntil, retryAt);
     return 'retry';
   }
   const timeline: TimelineEntry | undefined = orderId ? {
@@ -107,8 +107,10 @@ export function notificationsStage(ctx: StageContext, senders: ReadonlyMap<Chann
   };
 }
 
-/** A message its provider could not take for this long is given up, failed and on the timeline. */
+/** A message its provider could not take for this long after it was recorded is given up, failed and on the timeline. */
 const giveUpAfterMs = 24 * 3_600_000;
+/** How long the job leaves a message whose provider was away before trying it again. */
+const retryLaterMs = 5 * 60_000;
 
 /**
  * Job: sends the scheduled messages that are due — SMS and push held back by quiet hours
@@ -129,7 +131,8 @@ export async function sendDueNotifications(db: Db, ctx: StageContext, senders: R
     if (!r) break;
     tried.push(r.key);
     const message: ComposedNotification = { key: r.key, channel: r.channel, to: r.recipient, locale: r.locale, subject: r.subject ?? '', text: r.body, html: null, sendAt: now, missing: [] };
-    if ((await sendClaimed(db, senders.get(r.channel), message, r.orderId, lease)) === 'sent') sent++;
+    // one whose provider is away waits a few minutes: the messages behind it get their turn
+    if ((await sendClaimed(db, senders.get(r.channel), message, r.orderId, lease, new Date(now.getTime() + retryLaterMs))) === 'sent') sent++;
   }
   return { due: tried.length, sent, expired };
 }
