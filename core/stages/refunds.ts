@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { RefundClient } from '../../connectors/payments/refunds.ts';
 import { sopFor } from '../config/business.ts';
 import type { Db, Tx } from '../db/pool.ts';
-import { openException } from '../db/sql/exceptions.ts';
+import { openException, type NewException } from '../db/sql/exceptions.ts';
 import { lockOrder } from '../db/sql/orders.ts';
 import { ledgerOf } from '../db/sql/payments.ts';
 import { recordRefundAnswer, recordRefundByHand, recordRefundRequested, refundsAsked, unconfirmedRefunds, type AskedRefund } from '../db/sql/refunds.ts';
@@ -173,14 +173,18 @@ export function refundsStage(ctx: StageContext, clients: ReadonlyMap<string, Ref
   };
 }
 
+/** A `refund_needed` exception: finance's, with the owner and deadline of its SOP. */
+function forFinance(ctx: StageContext, e: Omit<NewException, 'type' | 'owner' | 'deadline'>): NewException {
+  const sop = sopFor(ctx.config, 'refund_needed');
+  return { ...e, type: 'refund_needed', owner: sop.owner, deadline: new Date(ctx.now().getTime() + sop.deadlineMinutes * 60_000) };
+}
+
 async function refundByHand(tx: Tx, ctx: StageContext, orderId: string, p: { provider: string; paymentId: string }, amount: number, key: string, why: string): Promise<void> {
   await recordRefundByHand(tx, { id: key, orderId, provider: p.provider, paymentId: p.paymentId, amount, error: why });
-  const sop = sopFor(ctx.config, 'refund_needed');
-  await openException(tx, {
-    type: 'refund_needed', owner: sop.owner, deadline: new Date(ctx.now().getTime() + sop.deadlineMinutes * 60_000),
+  await openException(tx, forFinance(ctx, {
     reason: `refund ${amount} of ${p.provider} payment ${p.paymentId} by hand: ${why}`, orderId, messageId: key, stage: 'refunds',
     details: { provider: p.provider, paymentId: p.paymentId, amount },
-  });
+  }));
 }
 
 /**
@@ -188,15 +192,13 @@ async function refundByHand(tx: Tx, ctx: StageContext, orderId: string, p: { pro
  * for (no `refunds` row), since it may have gone back already.
  */
 async function refundToCheck(tx: Tx, ctx: StageContext, orderId: string, event: { id: string; type: string }, p: RefundRoom, amount: number): Promise<void> {
-  const sop = sopFor(ctx.config, 'refund_needed');
-  await openException(tx, {
-    type: 'refund_needed', owner: sop.owner, deadline: new Date(ctx.now().getTime() + sop.deadlineMinutes * 60_000),
+  await openException(tx, forFinance(ctx, {
     reason: `${event.type}: up to ${amount} of ${p.provider} payment ${p.paymentId} may still be owed — its ledger shows refunds of ${p.unmatchedLedger} `
       + `that cannot be matched to the ${p.unmatchedAsked} the hub asked for, so the hub refunded only what is surely left; `
       + `check the payment in ${p.provider} and refund by hand what has not gone back`,
     orderId, messageId: `refund-check:${orderId}:${event.id}:${p.provider}:${p.paymentId}`, stage: 'refunds',
     details: { provider: p.provider, paymentId: p.paymentId, uncertain: amount, unmatchedLedger: p.unmatchedLedger, unmatchedAsked: p.unmatchedAsked, cause: event.type },
-  });
+  }));
 }
 
 /** How long a refund may stay pending before finance is asked to check it (Stripe's slowest methods take up to 10 business days). */
@@ -211,14 +213,12 @@ const unconfirmedAfterMs = 14 * 86_400_000;
  */
 export async function reportUnconfirmedRefunds(db: Db, ctx: StageContext): Promise<Record<string, number>> {
   const stale = await unconfirmedRefunds(db, new Date(ctx.now().getTime() - unconfirmedAfterMs));
-  const sop = sopFor(ctx.config, 'refund_needed');
   for (const r of stale) {
-    await openException(db, {
-      type: 'refund_needed', owner: sop.owner, deadline: new Date(ctx.now().getTime() + sop.deadlineMinutes * 60_000),
+    await openException(db, forFinance(ctx, {
       reason: `${r.provider} refund ${r.providerRefundId ?? r.id} of ${r.amount} ${r.currency} (payment ${r.paymentId}) is still ${r.status} after 14 days and the ledger shows no refund: check it with ${r.provider}, and refund by hand if it failed`,
       orderId: r.orderId, messageId: `refund-unconfirmed:${r.id}`, stage: 'refunds',
       details: { refundId: r.id, provider: r.provider, paymentId: r.paymentId, providerRefundId: r.providerRefundId, amount: r.amount, status: r.status },
-    });
+    }));
   }
   return { unconfirmed: stale.length };
 }
