@@ -1,7 +1,7 @@
 // The replay decision for a dead letter (pure): what goes back, where, and what is refused.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { replayCountHeader, replayDecision, replayOfHeader, type ParsedBody, type ReplayCandidate } from '../core/pipeline/dead-letter-replay.ts';
+import { originHeader, replayCountHeader, replayDecision, replayOfHeader, type ParsedBody, type ReplayCandidate } from '../core/pipeline/dead-letter-replay.ts';
 
 const consumed = new Set(['hub.stage.allocate', 'hub.in.warehouse-events']);
 const letter = fc.record({
@@ -9,7 +9,8 @@ const letter = fc.record({
   queue: fc.constantFrom('hub.stage.allocate', 'hub.in.warehouse-events', 'hub.out.warehouse.gone', 'hub.parked'),
   status: fc.constantFrom('parked' as const, 'replayed' as const, 'discarded' as const),
   replayCount: fc.nat({ max: 1000 }),
-}) satisfies fc.Arbitrary<ReplayCandidate>;
+  origin: fc.option(fc.uuid(), { nil: undefined }),
+}, { requiredKeys: ['messageId', 'queue', 'status', 'replayCount'] }) satisfies fc.Arbitrary<ReplayCandidate>;
 const body: fc.Arbitrary<ParsedBody> = fc.oneof(
   fc.record({ event: fc.record({ id: fc.string({ maxLength: 40 }), type: fc.string({ maxLength: 20 }), data: fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 })) }) }),
   fc.record({ problem: fc.string({ minLength: 1, maxLength: 40 }) }),
@@ -24,7 +25,8 @@ describe('replayDecision', () => {
       if (decision.kind === 'replay' && 'event' in b) {
         expect(decision.queue).toBe(d.queue);
         expect(decision.event).toEqual({ ...b.event, id: newId });
-        expect(decision.headers).toEqual({ [replayOfHeader]: d.messageId, [replayCountHeader]: d.replayCount + 1 });
+        // the chain's first message, however many replays back: a calling stage's idempotency key
+        expect(decision.headers).toEqual({ [replayOfHeader]: d.messageId, [replayCountHeader]: d.replayCount + 1, [originHeader]: d.origin ?? d.messageId });
       }
       if (decision.kind === 'refuse') {
         expect(decision.code).toBe(d.status === 'parked' ? 'not_replayable' : 'dead_letter_resolved');

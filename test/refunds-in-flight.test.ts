@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/config/business.ts';
 import { defaultConfigPath } from '../core/config/env.ts';
 import type { Hub } from '../core/hub.ts';
+import { names } from '../core/messaging/topology.ts';
 import type { CanonicalOrder } from '../schemas/canonical-order.ts';
 import { eventually } from './support/env.ts';
 import { adminJson, postWebsiteOrder, settled, startTestHub, warehouseListener } from './support/hub.ts';
@@ -22,13 +23,20 @@ const TOTAL = 3_500;
 const PAYMENTS = ['pi_flight_1', 'pi_flight_2', 'pi_flight_3'];
 /** a payment Stripe's refunds API does not know: every refund of it is refused */
 const REFUSED = 'pi_flight_refused';
+/** a payment whose refund Stripe makes while every answer is lost on the way back */
+const ANSWER_LOST = 'pi_flight_answer_lost';
+/** one order paid in two parts: 10.00 and 25.00 */
+const SPLIT = [{ id: 'pi_flight_split_a', amount: 1_000 }, { id: 'pi_flight_split_b', amount: 2_500 }] as const;
 let t: Awaited<ReturnType<typeof startTestHub>>;
 let hub: Hub;
 let stripeApi: ProviderStub;
 let usEast: Awaited<ReturnType<typeof warehouseListener>>;
 
 beforeAll(async () => {
-  stripeApi = await startProviderStub({ provider: 'stripe', payments: Object.fromEntries(PAYMENTS.map((id) => [id, { amount: TOTAL, currency: 'usd' }])) });
+  stripeApi = await startProviderStub({
+    provider: 'stripe',
+    payments: Object.fromEntries([...[...PAYMENTS, ANSWER_LOST].map((id) => [id, { amount: TOTAL, currency: 'usd' }]), ...SPLIT.map((p) => [p.id, { amount: p.amount, currency: 'usd' }])]),
+  });
   const config = loadConfig(defaultConfigPath);
   config.payments = { ...config.payments, refunds: { stripe: { baseUrl: stripeApi.url } } };
   config.products.push(
@@ -69,9 +77,9 @@ async function signedStripe(event: Record<string, unknown>): Promise<void> {
   await settled(hub);
 }
 
-const stripePaid = (orderId: string, paymentId: string) => signedStripe({
+const stripePaid = (orderId: string, paymentId: string, amount = TOTAL) => signedStripe({
   id: `evt_paid_${paymentId}`, type: 'payment_intent.succeeded',
-  data: { object: { id: paymentId, object: 'payment_intent', amount: TOTAL, amount_received: TOTAL, currency: 'usd', status: 'succeeded', metadata: { hub_order_id: orderId }, payment_method_types: ['card'], latest_charge: `ch_${paymentId}`, created: Math.floor(Date.now() / 1000) } },
+  data: { object: { id: paymentId, object: 'payment_intent', amount, amount_received: amount, currency: 'usd', status: 'succeeded', metadata: { hub_order_id: orderId }, payment_method_types: ['card'], latest_charge: `ch_${paymentId}`, created: Math.floor(Date.now() / 1000) } },
 });
 
 /**
@@ -79,10 +87,10 @@ const stripePaid = (orderId: string, paymentId: string) => signedStripe({
  * (each keyed by its own `re_…` id, as the hub's refund answer named it), or — as API versions
  * since 2022-11-15 send it — with only the running total `amount_refunded`.
  */
-function chargeRefunded(orderId: string, paymentId: string, refunds: { id: string; amount: number }[], form: 'listed' | 'total'): Promise<void> {
+function chargeRefunded(orderId: string, paymentId: string, refunds: { id: string; amount: number }[], form: 'listed' | 'total', captured = TOTAL): Promise<void> {
   const total = refunds.reduce((sum, r) => sum + r.amount, 0);
   const charge: Record<string, unknown> = {
-    id: `ch_${paymentId}`, object: 'charge', amount: TOTAL, amount_captured: TOTAL, amount_refunded: total, captured: true, refunded: total === TOTAL, currency: 'usd',
+    id: `ch_${paymentId}`, object: 'charge', amount: captured, amount_captured: captured, amount_refunded: total, captured: true, refunded: total === captured, currency: 'usd',
     payment_intent: paymentId, metadata: { hub_order_id: orderId }, payment_method_details: { type: 'card', card: { brand: 'visa' } },
   };
   if (form === 'listed') {
@@ -217,5 +225,65 @@ describe('money paid outside any provider, given back by hand twice', () => {
     expect(needed.map((e) => e.details.amount).sort()).toEqual([1_500, 2_000]);
     expect(needed.find((e) => e.details.amount === 2_000)?.reason).toContain('refund 2000 of manual payment');
     expect((await detail(id)).refunds.map((r) => [r.reason, r.amount, r.status])).toEqual([['by hand', 1_500, 'failed'], ['by hand', 2_000, 'failed']]);
+  });
+});
+
+/** The refunds message parked on the test's hub and not yet replayed. */
+const parkedRefund = () => eventually(async () => {
+  const queue = names(hub.namespace).stage('refunds');
+  return (await api<{ items: { id: number }[] }>(`/dead-letters?status=parked&queue=${encodeURIComponent(queue)}&limit=500`)).body.items[0];
+}, 60_000, 'the refund message parked');
+
+describe('a part refund Stripe made while every answer was lost, replayed once parked', () => {
+  // The replay is the same cause with a new message id. Keyed by that id, it would be a new
+  // refund to Stripe; keyed by the message it replays, Stripe answers with the one it made.
+  it('is the same refund: Stripe replays its answer and makes no second one', { timeout: 90_000 }, async () => {
+    for (let i = 0; i < 40; i++) stripeApi.dropNext('after');
+    const { id } = await reducedOrder((orderId) => stripePaid(orderId, ANSWER_LOST), card);
+    const letter = await parkedRefund();
+    expect(madeFor(ANSWER_LOST)).toEqual([1_500]);
+
+    stripeApi.clearFaults();
+    expect((await api(`/dead-letters/${letter.id}/replay`, { method: 'POST' })).status).toBe(202);
+    await eventually(async () => ((await detail(id)).refunds[0]?.status === 'succeeded' ? true : undefined), 15_000, 'the refund answered');
+
+    expect(madeFor(ANSWER_LOST)).toEqual([1_500]);
+    const asked = stripeApi.requests.filter((r) => r.params.payment_intent === ANSWER_LOST);
+    expect(new Set(asked.map((r) => r.idempotencyKey)).size).toBe(1);
+    expect(asked.at(-1)?.outcome).toBe('replayed');
+    expect(await refundsNeeded(id)).toEqual([]);
+  });
+});
+
+describe('a part refund over two payments whose second refund fails until after the first one is reported', () => {
+  // 15.00 is due back of an order paid 10.00 + 25.00: all of the first payment and 5.00 of
+  // the second. Stripe takes the first refund; the second fails until the message is parked.
+  // Meanwhile Stripe reports the first refund. Planned again from that ledger, the first
+  // payment would look spent and the second would be asked for the whole 15.00 — 25.00
+  // given back. The plan was committed before the calls, so the replay asks for the 5.00.
+  it('resumes the plan: the second payment is asked for its 5.00 only', { timeout: 90_000 }, async () => {
+    const [a, b] = SPLIT;
+    stripeApi.unavailableFor(b.id);
+    const { id } = await reducedOrder(async (orderId) => {
+      await stripePaid(orderId, a.id, a.amount);
+      await stripePaid(orderId, b.id, b.amount);
+    }, card);
+    const letter = await parkedRefund();
+    expect(madeFor(a.id)).toEqual([1_000]);
+    expect(madeFor(b.id)).toEqual([]);
+    // On the books while the second is still owed: Stripe's report of the first matches it.
+    expect((await detail(id)).refunds.map((r) => [r.paymentId, r.amount, r.status])).toEqual([[a.id, 1_000, 'succeeded'], [b.id, 500, 'requested']]);
+    const [made] = stripeApi.refunds.filter((r) => r.paymentId === a.id);
+    await chargeRefunded(id, a.id, [{ id: made!.id, amount: 1_000 }], 'listed', a.amount);
+
+    stripeApi.unavailableFor();
+    expect((await api(`/dead-letters/${letter.id}/replay`, { method: 'POST' })).status).toBe(202);
+    await eventually(async () => ((await detail(id)).refunds.find((r) => r.paymentId === b.id)?.status === 'succeeded' ? true : undefined), 15_000, 'the second refund');
+
+    expect(madeFor(a.id)).toEqual([1_000]);
+    expect(madeFor(b.id)).toEqual([500]);
+    expect(await refundsNeeded(id)).toEqual([]);
+    const { rows: told } = await hub.db.query(`SELECT count(*)::int AS n FROM order_events WHERE order_id = $1 AND type = 'refund.requested'`, [id]);
+    expect(told).toEqual([{ n: 2 }]);
   });
 });

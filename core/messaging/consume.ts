@@ -7,6 +7,7 @@ import { parseCloudEvent, type CloudEvent } from './cloudevent.ts';
 import type { Decision } from './decision.ts';
 import { keepChannel } from './broker.ts';
 import { names, retryDelayFor } from './topology.ts';
+import { originHeader } from '../pipeline/dead-letter-replay.ts';
 
 export interface Delivery {
   event: CloudEvent;
@@ -14,6 +15,12 @@ export interface Delivery {
   attempt: number;
   queue: string;
   routingKey: string;
+  /**
+   * The id of the message a replayed one was first parked as (through every replay of it);
+   * the event's own id otherwise. A replay is the same request with a new id: a stage whose
+   * effects outlive a parked attempt — a refund asked, a push a WMS took — keys them by this.
+   */
+  origin: string;
 }
 
 /**
@@ -128,7 +135,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     const parsed = parseCloudEvent(message.content);
     if ('problem' in parsed) return { kind: 'park', reason: `not a CloudEvent: ${parsed.problem}` };
     seen.event = parsed;
-    const delivery: Delivery = { event: parsed, attempt, queue: options.queue, routingKey: message.fields.routingKey };
+    const delivery: Delivery = { event: parsed, attempt, queue: options.queue, routingKey: message.fields.routingKey, origin: originOf(message, parsed) };
     try {
       if (typeof handler !== 'function') {
         if (await processedBefore(options.db, options.queue, parsed.id)) return 'duplicate';
@@ -164,7 +171,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       return;
     }
     const deliveries = batch.map((a, i): Delivery => ({
-      event: events[i] as CloudEvent, attempt: attemptOf(a.message), queue: options.queue, routingKey: a.message.fields.routingKey,
+      event: events[i] as CloudEvent, attempt: attemptOf(a.message), queue: options.queue, routingKey: a.message.fields.routingKey, origin: originOf(a.message, events[i] as CloudEvent),
     }));
     let outcomes: ('ack' | 'duplicate')[];
     try {
@@ -259,6 +266,10 @@ interface Arrival {
   message: ConsumeMessage;
 }
 
+const originOf = (message: ConsumeMessage, event: CloudEvent): string => {
+  const origin: unknown = message.properties.headers?.[originHeader];
+  return typeof origin === 'string' && origin !== '' ? origin : event.id;
+};
 const attemptOf = (message: ConsumeMessage) => Number(message.properties.headers?.[attemptHeader] ?? 1) || 1;
 
 async function sequentially<T, R>(items: readonly T[], work: (item: T) => Promise<R>): Promise<R[]> {

@@ -9,6 +9,8 @@ export interface ReplayCandidate {
   queue: string;
   status: 'parked' | 'replayed' | 'discarded';
   replayCount: number;
+  /** the id of the message the first replay of a chain was made from, when this is a replay's letter */
+  origin?: string | undefined;
 }
 
 /** The body of the dead letter read as a CloudEvent, or why it is not one. */
@@ -22,6 +24,12 @@ export type ReplayDecision =
 export const replayOfHeader = 'x-hub-replay-of';
 /** The header counting how many replays led to this message (1 on the first replay). */
 export const replayCountHeader = 'x-hub-replay-count';
+/**
+ * The header naming the message a chain of replays began with, however many replays long.
+ * A stage that calls another system keys the call by it (`Delivery.origin`): the replay is
+ * the same request, and the other system must see the key it may already have answered.
+ */
+export const originHeader = 'x-hub-origin';
 
 /**
  * A parked message goes back to the queue it came from, as the same CloudEvent with a new
@@ -45,6 +53,6 @@ export function replayDecision(letter: ReplayCandidate, body: ParsedBody, consum
     kind: 'replay',
     queue: letter.queue,
     event: { ...body.event, id: newId },
-    headers: { [replayOfHeader]: letter.messageId, [replayCountHeader]: letter.replayCount + 1 },
+    headers: { [replayOfHeader]: letter.messageId, [replayCountHeader]: letter.replayCount + 1, [originHeader]: letter.origin ?? letter.messageId },
   };
 }

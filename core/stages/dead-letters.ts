@@ -8,7 +8,7 @@ import { conflict, notFound } from '../errors.ts';
 import type { CloudEvent } from '../messaging/cloudevent.ts';
 import { parseCloudEvent } from '../messaging/cloudevent.ts';
 import { names, stageBindings, type Stage } from '../messaging/topology.ts';
-import { replayDecision } from '../pipeline/dead-letter-replay.ts';
+import { originHeader, replayDecision } from '../pipeline/dead-letter-replay.ts';
 
 export interface DeadLetterDeps {
   db: Db;
@@ -48,7 +48,8 @@ export async function replayDeadLetter(deps: DeadLetterDeps, id: number, actor: 
     if (!letter) throw deadLetterNotFound(id);
     const parsed = parseCloudEvent(letter.body);
     const body = 'problem' in parsed ? parsed : { event: parsed as unknown as { id: string; [field: string]: unknown } };
-    const decision = replayDecision(letter, body, replayableQueues(deps.namespace, deps.config), deps.newId());
+    const origin = letter.headers[originHeader];
+    const decision = replayDecision({ ...letter, origin: typeof origin === 'string' ? origin : undefined }, body, replayableQueues(deps.namespace, deps.config), deps.newId());
     if (decision.kind === 'refuse') throw conflict(decision.code, decision.message, { deadLetterStatus: letter.status });
     const at = deps.now();
     await enqueueMessages(tx, [{ exchange: '', routingKey: decision.queue, event: decision.event as unknown as CloudEvent<unknown>, headers: decision.headers }]);

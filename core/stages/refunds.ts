@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { RefundClient } from '../../connectors/payments/refunds.ts';
 import { sopFor } from '../config/business.ts';
-import type { Db, Tx } from '../db/pool.ts';
+import { withTransaction, type Db, type Tx } from '../db/pool.ts';
 import { openException, type NewException } from '../db/sql/exceptions.ts';
 import { lockOrder } from '../db/sql/orders.ts';
 import { ledgerOf } from '../db/sql/payments.ts';
 import { recordRefundAnswer, recordRefundByHand, recordRefundRequested, refundsAsked, unconfirmedRefunds, type AskedRefund } from '../db/sql/refunds.ts';
-import type { Handler } from '../messaging/consume.ts';
+import type { CallingStage } from '../messaging/consume.ts';
+import type { CloudEvent } from '../messaging/cloudevent.ts';
 import { ack, retry } from '../messaging/decision.ts';
 import { applyOrderChange } from './apply.ts';
 import { notification } from '../pipeline/notify.ts';
@@ -48,7 +49,7 @@ function stands(r: Pick<AskedRefund, 'status' | 'reason'>): boolean {
  * dashboard — cannot be told apart from the asks still unmatched, so both are counted: the
  * hub never asks for more than is surely there, and `uncertain` says how much more may be.
  */
-export function refundable(ledger: readonly LedgerEntry[], asked: readonly AskedRefund[], currency: string): RefundRoom[] {
+export function refundable(ledger: readonly LedgerEntry[], asked: readonly Omit<AskedRefund, 'id' | 'cause'>[], currency: string): RefundRoom[] {
   interface Payment { provider: string; paymentId: string; captured: number; refunds: Map<string, number>; asks: Map<string, number>; unnamedAsks: number }
   const payments = new Map<string, Payment>();
   const paymentOf = (provider: string, paymentId: string): Payment => {
@@ -103,6 +104,9 @@ export function refundKey(orderId: string, eventId: string, provider: string, pa
   return readable.length <= maxLength ? readable : `refund:${createHash('sha256').update(readable.slice('refund:'.length)).digest('base64url')}`;
 }
 
+/** A refund the plan of one cause asks of a provider's API, and the provider it asks. */
+interface PlannedAsk { id: string; provider: string; paymentId: string; amount: number; currency: string }
+
 /**
  * Stage `refunds`: money goes back when a paid order is cancelled (all of it), cut down
  * to what is there (`order.reduced`, its `refundDue`), or when returned goods are in
@@ -114,63 +118,105 @@ export function refundKey(orderId: string, eventId: string, provider: string, pa
  * (a part refund, then the cancellation) give back the payment once. Money the hub cannot
  * refund itself (cash, a provider without an API client) is an exception for finance; so is
  * money that may still be owed where the ledger cannot say whether it went back.
+ *
+ * The plan — which payment gives back how much — is committed before any provider is
+ * called, and each answer in a short transaction of its own. An order paid with two
+ * payments whose second refund fails for a while keeps the first one on the books: the
+ * retry resumes the plan, asking only what is still unanswered, and never plans again from
+ * a ledger where the first refund has meanwhile landed (which would ask the second payment
+ * for the whole amount). No transaction is held while a provider answers.
  */
-export function refundsStage(ctx: StageContext, clients: ReadonlyMap<string, RefundClient>): Handler {
-  return async ({ event }, tx) => {
-    const orderId = typeof event.data.orderId === 'string' ? event.data.orderId : undefined;
-    // The order's row lock also serializes its refund causes: each sees the asks before it.
-    const record = orderId ? await lockOrder(tx, orderId) : undefined;
-    if (!record) return ack('no such order');
-    const currency = record.order.currency;
-    let owed = event.type === 'order.reduced' || event.type === 'return.refund_due' ? Number(event.data.refundDue ?? 0) : Number.POSITIVE_INFINITY;
-    const rooms = refundable(await ledgerOf(tx, record.id), await refundsAsked(tx, record.id), currency);
-    if (owed <= 0 || rooms.every((p) => p.amount === 0 && p.uncertain === 0)) {
-      if (event.type === 'return.refund_due') await returnRefunded(tx, ctx, record.id, event.data.rmaId);
-      return ack('nothing left to refund');
-    }
+export function refundsStage(ctx: StageContext, clients: ReadonlyMap<string, RefundClient>): CallingStage {
+  return {
+    async calls({ event: delivered, origin }, db) {
+      // A replayed message is the same cause: its plan and keys are those of the first one.
+      const event = { ...delivered, id: origin };
+      const orderId = typeof event.data.orderId === 'string' ? event.data.orderId : undefined;
+      const asks = orderId ? await withTransaction(db, (tx) => planRefunds(tx, ctx, clients, event, orderId)) : undefined;
+      if (!asks || !orderId) return ack('no such order');
 
-    for (const p of rooms) {
-      if (owed <= 0) break;
-      if (p.amount === 0) continue;
-      const amount = Math.min(p.amount, owed);
-      owed -= amount;
-      const client = clients.get(p.provider);
-      const key = refundKey(record.id, event.id, p.provider, p.paymentId, client?.maxKeyLength);
-      if (!client) {
-        await refundByHand(tx, ctx, record.id, p, amount, key, `no refund API for ${p.provider}`);
-        continue;
+      for (const r of asks) {
+        const client = clients.get(r.provider);
+        const result = client
+          ? await client.refund({ provider: r.provider, paymentId: r.paymentId, amount: r.amount, currency: r.currency, idempotencyKey: r.id, reason: event.type })
+          : { ok: false as const, retryable: false, message: `no refund API for ${r.provider} any more` };
+        if (result.ok) {
+          await withTransaction(db, (tx) => refundAnswered(tx, ctx, event, orderId, r, result));
+        } else if (result.retryable) {
+          // The plan stays committed; the same key next time, so no second refund.
+          return retry(`${r.provider} refund: ${result.message}`, result.retryAfterMs);
+        } else {
+          await withTransaction(db, (tx) => refundRefused(tx, ctx, event, orderId, r, `${r.provider} refused the refund: ${result.message}`));
+        }
       }
-      await recordRefundRequested(tx, { id: key, orderId: record.id, provider: p.provider, paymentId: p.paymentId, amount, currency, reason: event.type });
-      const result = await client.refund({ provider: p.provider, paymentId: p.paymentId, amount, currency, idempotencyKey: key, reason: event.type });
-      if (result.ok) {
-        await recordRefundAnswer(tx, key, result.status, result.refundId);
-        await applyOrderChange(tx, ctx, record, {
-          timeline: { type: 'refund.requested', reason: `${p.provider} refund of ${amount} ${currency} (${result.status})`, data: { refundId: result.refundId, key } },
-          emit: [
-            { type: 'refund.requested', data: { orderId: record.id, orderNumber: record.orderNumber, provider: p.provider, amount, currency, refundId: result.refundId } },
-            ...notification(record, 'refund_issued', { amount: formatMinorUnits(amount, currency), currency, occurrence: key }),
-          ],
-        }, { stage: 'refunds', messageId: `${event.id}:${key}` });
-      } else if (result.retryable) {
-        // Rolls back this attempt; the same key next time, so no second refund.
-        return retry(`${p.provider} refund: ${result.message}`, result.retryAfterMs);
-      } else {
-        await refundByHand(tx, ctx, record.id, p, amount, key, `${p.provider} refused the refund: ${result.message}`);
-      }
-    }
-    // Still owed, and the ledger holds refunds that may or may not be the hub's own: the hub
-    // gave back only what is surely left; finance checks the rest with the provider.
-    for (const p of rooms) {
-      if (owed <= 0) break;
-      if (p.uncertain === 0) continue;
-      const amount = Math.min(p.uncertain, owed);
-      owed -= amount;
-      await refundToCheck(tx, ctx, record.id, event, p, amount);
-    }
-    // A return's refund is made (or handed to finance): the RMA is refunded.
-    if (event.type === 'return.refund_due') await returnRefunded(tx, ctx, record.id, event.data.rmaId);
-    return ack();
+      // A return's refund is made (or handed to finance): the RMA is refunded.
+      if (event.type === 'return.refund_due') await withTransaction(db, (tx) => returnRefunded(tx, ctx, orderId, event.data.rmaId));
+      return ack();
+    },
   };
+}
+
+/**
+ * Under the order's lock (which serializes its refund causes: each sees the asks before
+ * it), what this cause gives back and who gives it: the asks for the providers' APIs, by
+ * hand for finance, checks for finance. Returns the asks still unanswered — all of this
+ * cause's, when an earlier delivery planned it already — or undefined for no such order.
+ */
+async function planRefunds(tx: Tx, ctx: StageContext, clients: ReadonlyMap<string, RefundClient>, event: CloudEvent, orderId: string): Promise<PlannedAsk[] | undefined> {
+  const record = await lockOrder(tx, orderId);
+  if (!record) return undefined;
+  const asked = await refundsAsked(tx, record.id);
+  const planned = asked.filter((r) => r.cause === event.id);
+  if (planned.length > 0) return planned.filter((r) => r.status === 'requested');
+
+  const currency = record.order.currency;
+  let owed = event.type === 'order.reduced' || event.type === 'return.refund_due' ? Number(event.data.refundDue ?? 0) : Number.POSITIVE_INFINITY;
+  const rooms = refundable(await ledgerOf(tx, record.id), asked, currency);
+  const asks: PlannedAsk[] = [];
+  if (owed <= 0) return asks;
+  for (const p of rooms) {
+    if (owed <= 0) break;
+    if (p.amount === 0) continue;
+    const amount = Math.min(p.amount, owed);
+    owed -= amount;
+    const client = clients.get(p.provider);
+    const ask = { id: refundKey(record.id, event.id, p.provider, p.paymentId, client?.maxKeyLength), provider: p.provider, paymentId: p.paymentId, amount, currency };
+    if (client) {
+      await recordRefundRequested(tx, { ...ask, cause: event.id, orderId: record.id, reason: event.type });
+      asks.push(ask);
+    } else {
+      await refundByHand(tx, ctx, event, record.id, ask, `no refund API for ${p.provider}`);
+    }
+  }
+  // Still owed, and the ledger holds refunds that may or may not be the hub's own: the hub
+  // gives back only what is surely left; finance checks the rest with the provider.
+  for (const p of rooms) {
+    if (owed <= 0) break;
+    if (p.uncertain === 0) continue;
+    const amount = Math.min(p.uncertain, owed);
+    owed -= amount;
+    await refundToCheck(tx, ctx, record.id, event, p, amount);
+  }
+  return asks;
+}
+
+/** The provider made (or took) the refund: on the books, on the timeline, and the customer told. */
+async function refundAnswered(tx: Tx, ctx: StageContext, event: CloudEvent, orderId: string, r: PlannedAsk, result: { status: string; refundId: string }): Promise<void> {
+  const record = await lockOrder(tx, orderId);
+  // Another delivery of the same cause may have recorded it first: told once.
+  if (!record || !(await recordRefundAnswer(tx, r.id, result.status, result.refundId))) return;
+  await applyOrderChange(tx, ctx, record, {
+    timeline: { type: 'refund.requested', reason: `${r.provider} refund of ${r.amount} ${r.currency} (${result.status})`, data: { refundId: result.refundId, key: r.id } },
+    emit: [
+      { type: 'refund.requested', data: { orderId: record.id, orderNumber: record.orderNumber, provider: r.provider, amount: r.amount, currency: r.currency, refundId: result.refundId } },
+      ...notification(record, 'refund_issued', { amount: formatMinorUnits(r.amount, r.currency), currency: r.currency, occurrence: r.id }),
+    ],
+  }, { stage: 'refunds', messageId: `${event.id}:${r.id}` });
+}
+
+/** The provider refused the refund for good: finance pays it back by hand. */
+async function refundRefused(tx: Tx, ctx: StageContext, event: CloudEvent, orderId: string, r: PlannedAsk, why: string): Promise<void> {
+  if (await lockOrder(tx, orderId)) await refundByHand(tx, ctx, event, orderId, r, why);
 }
 
 /** A `refund_needed` exception: finance's, with the owner and deadline of its SOP. */
@@ -179,11 +225,12 @@ function forFinance(ctx: StageContext, e: Omit<NewException, 'type' | 'owner' | 
   return { ...e, type: 'refund_needed', owner: sop.owner, deadline: new Date(ctx.now().getTime() + sop.deadlineMinutes * 60_000) };
 }
 
-async function refundByHand(tx: Tx, ctx: StageContext, orderId: string, p: { provider: string; paymentId: string }, amount: number, key: string, why: string): Promise<void> {
-  await recordRefundByHand(tx, { id: key, orderId, provider: p.provider, paymentId: p.paymentId, amount, error: why });
+/** A refund for finance to make: on the books as theirs, and their exception (once: a refund already theirs is not asked again). */
+async function refundByHand(tx: Tx, ctx: StageContext, event: CloudEvent, orderId: string, r: Omit<PlannedAsk, 'currency'>, why: string): Promise<void> {
+  if (!(await recordRefundByHand(tx, { id: r.id, cause: event.id, orderId, provider: r.provider, paymentId: r.paymentId, amount: r.amount, error: why }))) return;
   await openException(tx, forFinance(ctx, {
-    reason: `refund ${amount} of ${p.provider} payment ${p.paymentId} by hand: ${why}`, orderId, messageId: key, stage: 'refunds',
-    details: { provider: p.provider, paymentId: p.paymentId, amount },
+    reason: `refund ${r.amount} of ${r.provider} payment ${r.paymentId} by hand: ${why}`, orderId, messageId: r.id, stage: 'refunds',
+    details: { provider: r.provider, paymentId: r.paymentId, amount: r.amount },
   }));
 }
 

@@ -112,6 +112,10 @@ export interface ProviderStub {
   delayNext(ms: number, phase?: Phase): void;
   /** close the next request's connection without an answer: `after` (default) the refund is made first */
   dropNext(phase?: Phase): void;
+  /** forget the faults still queued */
+  clearFaults(): void;
+  /** answer every refund of these payments 503, storing nothing, until called again with others (none: all back) */
+  unavailableFor(...paymentIds: string[]): void;
   close(): Promise<void>;
 }
 
@@ -125,6 +129,7 @@ export async function startProviderStub(options: ProviderStubOptions): Promise<P
   const payments = new Map(Object.entries(options.payments ?? {}));
   const keys = new Map<string, StoredAnswer>();
   const faults: Fault[] = [];
+  let unavailable = new Set<string>();
   const timers = new Set<NodeJS.Timeout>();
   const requests: StubRequest[] = [];
   const refunds: StubRefund[] = [];
@@ -230,6 +235,10 @@ export async function startProviderStub(options: ProviderStubOptions): Promise<P
     const routed = req.method === 'POST' && (provider === 'stripe' ? path === '/v1/refunds' : adyenPath !== null);
     if (!routed) return send(res, record, 'not_found', 404, errorBody(404, 'invalid_request_error', `Unrecognized request URL (${req.method} ${path})`));
 
+    const target = provider === 'stripe' ? record.params.payment_intent : adyenPath?.[1];
+    if (typeof target === 'string' && unavailable.has(target)) {
+      return send(res, record, 'fault', 503, errorBody(503, 'api_error', `stub: refunds of ${target} are unavailable`));
+    }
     const fault = faults.shift();
     if (fault?.kind === 'status') {
       const throttled = fault.status === 429;
@@ -314,6 +323,12 @@ export async function startProviderStub(options: ProviderStubOptions): Promise<P
     refunds,
     get refundsCreated() {
       return refunds.length;
+    },
+    clearFaults() {
+      faults.length = 0;
+    },
+    unavailableFor(...paymentIds) {
+      unavailable = new Set(paymentIds);
     },
     failNext(times, status = 500) {
       for (let i = 0; i < times; i++) faults.push({ kind: 'status', status, retryAfter: null });

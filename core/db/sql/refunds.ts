@@ -2,6 +2,10 @@ import type { Queryable } from '../pool.ts';
 
 /** A refund the hub asked a provider (or finance) for: a row of `refunds`. */
 export interface AskedRefund {
+  /** the idempotency key sent to the provider */
+  id: string;
+  /** the id of the event that asked for it; null on refunds older than the column */
+  cause: string | null;
   provider: string;
   paymentId: string;
   amount: number;
@@ -16,23 +20,31 @@ export interface AskedRefund {
 /** Every refund the hub has asked for on the order, oldest first. */
 export async function refundsAsked(db: Queryable, orderId: string): Promise<AskedRefund[]> {
   const { rows } = await db.query<AskedRefund>(
-    `SELECT provider, payment_id AS "paymentId", amount, currency, reason, status, provider_refund_id AS "providerRefundId"
+    `SELECT id, cause, provider, payment_id AS "paymentId", amount, currency, reason, status, provider_refund_id AS "providerRefundId"
        FROM refunds WHERE order_id = $1 ORDER BY created_at, id`, [orderId]);
   return rows;
 }
 
-/** A refund about to be asked of the provider's API; `id` is the idempotency key sent with it. */
+/**
+ * A refund to ask of the provider's API, committed before it is asked: `id` is the
+ * idempotency key sent with it, `cause` the event that asked.
+ */
 export async function recordRefundRequested(
-  tx: Queryable, r: { id: string; orderId: string; provider: string; paymentId: string; amount: number; currency: string; reason: string },
+  tx: Queryable, r: { id: string; cause: string; orderId: string; provider: string; paymentId: string; amount: number; currency: string; reason: string },
 ): Promise<void> {
   await tx.query(
-    `INSERT INTO refunds (id, order_id, provider, payment_id, amount, currency, reason, status) VALUES ($1, $2, $3, $4, $5, $6, $7, 'requested')
-     ON CONFLICT (id) DO NOTHING`, [r.id, r.orderId, r.provider, r.paymentId, r.amount, r.currency, r.reason]);
+    `INSERT INTO refunds (id, cause, order_id, provider, payment_id, amount, currency, reason, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'requested')
+     ON CONFLICT (id) DO NOTHING`, [r.id, r.cause, r.orderId, r.provider, r.paymentId, r.amount, r.currency, r.reason]);
 }
 
-/** The provider's answer to a refund: its status and its own id for it. */
-export async function recordRefundAnswer(tx: Queryable, id: string, status: string, providerRefundId: string): Promise<void> {
-  await tx.query(`UPDATE refunds SET status = $2, provider_refund_id = $3, updated_at = now() WHERE id = $1`, [id, status, providerRefundId]);
+/**
+ * The provider's answer to a refund still `requested`: its status and its own id for it.
+ * False when another delivery of the same cause recorded the answer first.
+ */
+export async function recordRefundAnswer(tx: Queryable, id: string, status: string, providerRefundId: string): Promise<boolean> {
+  const { rowCount } = await tx.query(
+    `UPDATE refunds SET status = $2, provider_refund_id = $3, updated_at = now() WHERE id = $1 AND status = 'requested'`, [id, status, providerRefundId]);
+  return rowCount === 1;
 }
 
 /**
@@ -41,14 +53,15 @@ export async function recordRefundAnswer(tx: Queryable, id: string, status: stri
  * the table says who is paying it back.
  */
 export async function recordRefundByHand(
-  tx: Queryable, r: { id: string; orderId: string; provider: string; paymentId: string; amount: number; error: string },
-): Promise<void> {
-  await tx.query(
-    `INSERT INTO refunds (id, order_id, provider, payment_id, amount, currency, reason, status, error)
-     SELECT $1, $2, $3, $4, $5, currency, 'by hand', 'failed', $6 FROM orders WHERE id = $2
+  tx: Queryable, r: { id: string; cause: string; orderId: string; provider: string; paymentId: string; amount: number; error: string },
+): Promise<boolean> {
+  const { rowCount } = await tx.query(
+    `INSERT INTO refunds (id, cause, order_id, provider, payment_id, amount, currency, reason, status, error)
+     SELECT $1, $2, $3, $4, $5, $6, currency, 'by hand', 'failed', $7 FROM orders WHERE id = $3
      ON CONFLICT (id) DO UPDATE SET reason = 'by hand', status = 'failed', error = EXCLUDED.error, updated_at = now()
       WHERE refunds.status = 'requested'`,
-    [r.id, r.orderId, r.provider, r.paymentId, r.amount, r.error]);
+    [r.id, r.cause, r.orderId, r.provider, r.paymentId, r.amount, r.error]);
+  return rowCount === 1;
 }
 
 /** A refund the provider took as pending (or never answered) and whose money the ledger never showed. */
