@@ -2,7 +2,7 @@ import type { PaymentEvent } from '../../connectors/payments/types.ts';
 import { sopFor } from '../config/business.ts';
 import type { Tx } from '../db/pool.ts';
 import { openException } from '../db/sql/exceptions.ts';
-import { lockOrder } from '../db/sql/orders.ts';
+import { lockOrder, lockOrders } from '../db/sql/orders.ts';
 import { findOrderForPayment, ledgerOf, lockMatchKey, recordPayment } from '../db/sql/payments.ts';
 import { findArchivedOrderForPayment } from '../db/sql/archive.ts';
 import { getRawDelivery, markRawDelivery } from '../db/sql/raw.ts';
@@ -76,15 +76,18 @@ export function reconcileStage(ctx: StageContext): Handler {
       await markRawDelivery(tx, raw.id, 'processed');
     }
 
+    // Match keys in one order (sorted), so two notifications naming the same orders never deadlock.
+    for (const key of [...new Set(entries.flatMap((e) => e.match.externalOrderId ?? []))].sort()) await lockMatchKey(tx, key);
     const affected = new Map<string, PaymentEvent[]>();
     for (const entry of entries) {
-      if (entry.match.externalOrderId) await lockMatchKey(tx, entry.match.externalOrderId);
       const linked = channelsLinkedTo(ctx, entry.provider, entry.account);
       // An archived order's payments go into the ledger under its id too, and to finance below.
       const orderId = (await findOrderForPayment(tx, entry.match, linked)) ?? (await findArchivedOrderForPayment(tx, entry.match, linked))?.id;
       const isNew = await recordPayment(tx, entry, orderId ?? null, rawId);
       if (isNew && orderId) affected.set(orderId, [...(affected.get(orderId) ?? []), entry]);
     }
+    // locked up front by id, as allocation batches lock orders, so the two never deadlock
+    await lockOrders(tx, [...affected.keys()]);
     for (const [orderId, news] of affected) {
       const settled = await settleOrderPayments(tx, ctx, orderId, news, { stage: 'reconcile', messageId: `${event.id}:${orderId}`, ...(typeof event.data.actor === 'string' ? { actor: event.data.actor } : {}) });
       // Archived before, or while this message was on its way: nothing to settle, finance looks.

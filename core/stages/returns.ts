@@ -5,7 +5,7 @@ import { sopFor } from '../config/business.ts';
 import type { Tx } from '../db/pool.ts';
 import { appendAudit } from '../db/sql/audit.ts';
 import { openException } from '../db/sql/exceptions.ts';
-import { adjustOnHand, categoriesOf, stockLevel } from '../db/sql/inventory.ts';
+import { adjustOnHand, categoriesOf, lockStock, stockLevel } from '../db/sql/inventory.ts';
 import { appendOrderEvent, insertOrder, lockOrder, nextOrderSequence } from '../db/sql/orders.ts';
 import { enqueueMessages } from '../db/sql/outbox.ts';
 import {
@@ -337,7 +337,11 @@ export async function returnReceived(tx: Tx, ctx: StageContext, event: CloudEven
 
   const now = ctx.now();
   await recordReturnReceipt(tx, rma.id, warehouse, lines, now);
-  for (const line of lines.filter((l) => l.resellable > 0)) {
+  const restocked = lines.filter((l) => l.resellable > 0);
+  // the stock rows locked up front in the order allocation batches take them, so the
+  // receipt's own line order never deadlocks with them
+  await lockStock(tx, warehouse, restocked.map((l) => l.sku), { create: true });
+  for (const line of restocked) {
     const before = await stockLevel(tx, warehouse, line.sku);
     await adjustOnHand(tx, warehouse, line.sku, line.resellable);
     await stockChanged(tx, ctx, warehouse, line.sku, before?.available ?? 0);

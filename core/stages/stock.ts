@@ -1,8 +1,8 @@
 import { sopFor } from '../config/business.ts';
 import type { Tx } from '../db/pool.ts';
 import { openException, resolveExceptionByMessageId } from '../db/sql/exceptions.ts';
-import { adjustOnHand, backordersWanting, stockLevel, stockLevelResolvingAlert, totalAvailable } from '../db/sql/inventory.ts';
-import { lockOrder } from '../db/sql/orders.ts';
+import { adjustOnHand, backordersWanting, lockStock, stockLevel, stockLevelResolvingAlert, totalAvailable } from '../db/sql/inventory.ts';
+import { lockOrder, lockOrders } from '../db/sql/orders.ts';
 import { enqueueMessages, type OutboxMessage } from '../db/sql/outbox.ts';
 import { productExists, warehouseExists } from '../db/sql/reference.ts';
 import { HubError } from '../errors.ts';
@@ -78,7 +78,11 @@ export function backordersStage(ctx: StageContext): Handler {
     const sku = typeof event.data.sku === 'string' ? event.data.sku : '';
     if (!sku) return park('inventory.replenished without a sku');
     const waiting = await backordersWanting(tx, sku, 200);
-    for (const orderId of ordersToRetry(waiting, await totalAvailable(tx, sku))) {
+    const chosen = ordersToRetry(waiting, await totalAvailable(tx, sku));
+    // locked up front by id, as allocation batches lock orders, so the two never deadlock;
+    // then handled oldest first
+    await lockOrders(tx, chosen);
+    for (const orderId of chosen) {
       const record = await lockOrder(tx, orderId);
       if (record?.status !== 'backordered') continue;
       await applyOrderChange(tx, ctx, record, {
@@ -127,6 +131,10 @@ export function warehouseEventsStage(ctx: StageContext): Handler {
         if (event.type.startsWith('fulfillment.')) return fulfilmentEvent(tx, ctx, event, warehouse);
         return park(`warehouse event type "${event.type}" is not handled`);
     }
+    // Every row locked up front in the order allocation batches take them, so a snapshot
+    // listing SKUs in its own order never deadlocks with them; the counts below are then
+    // read under the lock.
+    await lockStock(tx, warehouse, changes.map((c) => c.sku), { create: true });
     for (const change of changes) {
       if (!(await productExists(tx, change.sku))) {
         throw new HubError('unknown_sku', `${warehouse} reported stock of unknown SKU ${change.sku}`, { retryable: false });

@@ -1,6 +1,7 @@
 import type { ReservationLine } from '../../order/record.ts';
 import type { WarehouseFacts } from '../../pipeline/warehouses.ts';
 import type { Queryable } from '../pool.ts';
+import { lockOrders } from './orders.ts';
 
 export async function listWarehouseFacts(db: Queryable): Promise<WarehouseFacts[]> {
   const { rows } = await db.query<WarehouseFacts>(
@@ -43,10 +44,27 @@ export async function availableStock(db: Queryable, skus: readonly string[], loc
  */
 export async function lockForAllocation(tx: Queryable, orderIds: readonly string[]): Promise<void> {
   if (orderIds.length === 0) return;
-  await tx.query('SELECT 1 FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [orderIds]);
+  await lockOrders(tx, orderIds);
   await tx.query(
     `SELECT 1 FROM inventory WHERE sku IN (SELECT sku FROM order_lines WHERE order_id = ANY($1::uuid[]))
       ORDER BY warehouse, sku FOR UPDATE`, [orderIds]);
+}
+
+/**
+ * Locks the stock rows of `skus` in `warehouse`, in the (warehouse, sku) order allocation
+ * takes them (lockForAllocation): a stage that changes several rows in one transaction then
+ * queues behind an allocation batch on their first common row instead of deadlocking with
+ * it. `create` first makes the missing rows of known products (on hand 0, as adjustOnHand
+ * would), in the same order: `FOR UPDATE` locks no missing row.
+ */
+export async function lockStock(tx: Queryable, warehouse: string, skus: readonly string[], options: { create?: boolean } = {}): Promise<void> {
+  if (skus.length === 0) return;
+  if (options.create) {
+    await tx.query(
+      `INSERT INTO inventory (warehouse, sku, on_hand) SELECT $1, sku, 0 FROM products WHERE sku = ANY($2::text[])
+        ORDER BY sku ON CONFLICT (warehouse, sku) DO NOTHING`, [warehouse, skus]);
+  }
+  await tx.query('SELECT 1 FROM inventory WHERE warehouse = $1 AND sku = ANY($2::text[]) ORDER BY sku FOR UPDATE', [warehouse, skus]);
 }
 
 /** Available stock rows as a map: warehouse, then SKU. */
@@ -222,6 +240,8 @@ export async function adjustOnHand(tx: Queryable, warehouse: string, sku: string
  */
 export async function consumeReservations(tx: Queryable, orderId: string, warehouse: string, lines: readonly { sku: string; quantity: number }[]): Promise<{ sku: string; consumed: number; wanted: number }[]> {
   const result: { sku: string; consumed: number; wanted: number }[] = [];
+  // the stock rows in allocation's order up front, whatever order the lines name them in
+  await lockStock(tx, warehouse, lines.map((l) => l.sku));
   for (const line of [...lines].sort((a, b) => a.sku.localeCompare(b.sku))) {
     const { rows } = await tx.query<{ open: number }>(
       `SELECT quantity - consumed AS open FROM reservations WHERE order_id = $1 AND warehouse = $2 AND sku = $3 AND status = 'held' FOR UPDATE`,

@@ -78,6 +78,16 @@ export async function lockOrderByExternalId(tx: Queryable, channel: string, exte
 }
 
 
+/**
+ * Locks several orders until the transaction ends, by id: the order every transaction that
+ * locks more than one takes them in (allocation batches, lockForAllocation), so two such
+ * transactions queue on their first common order instead of deadlocking.
+ */
+export async function lockOrders(tx: Queryable, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await tx.query('SELECT 1 FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [ids]);
+}
+
 /** Reads an order and locks its row until the transaction ends: every state change goes through this. */
 export async function lockOrder(tx: Queryable, id: string): Promise<OrderRecord | undefined> {
   const { rows } = await tx.query<OrderRecord>(`SELECT ${recordColumns} FROM orders WHERE id = $1 FOR UPDATE`, [id]);
