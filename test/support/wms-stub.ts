@@ -86,6 +86,8 @@ export interface WmsStub {
   delayNext(ms: number, phase?: Phase): void;
   /** close the next request's connection without an answer: `after` (default) the event is stored first */
   dropNext(phase?: Phase): void;
+  /** forget every fault not applied yet; returns how many there were */
+  clearFaults(): number;
   close(): Promise<void>;
 }
 
@@ -233,6 +235,9 @@ export async function startWmsStub(options: WmsStubOptions = {}): Promise<WmsStu
     },
     dropNext(phase = 'after') {
       faults.push({ kind: 'drop', phase });
+    },
+    clearFaults() {
+      return faults.splice(0).length;
     },
     async close() {
       for (const timer of timers) clearTimeout(timer);
