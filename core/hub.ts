@@ -273,12 +273,11 @@ export async function startHub(env: HubEnv, options: HubOptions = {}): Promise<H
         warehousePushStage(createWarehousePushClient(w.code, { baseUrl: w.endpoint!.baseUrl, ...(env.secrets.WAREHOUSE_API_KEY ? { apiKey: env.secrets.WAREHOUSE_API_KEY } : {}) })),
       ]),
     ];
-    // Refunds and return labels call the provider inside their transaction (the order's lock
-    // must cover the ask and its record), so a slow provider holds a connection per call. A
-    // small prefetch keeps them from taking the pool, which every other stage and the outbox
-    // relay need. Notifications and WMS pushes hold none while they call (CallingStage in
-    // consume.ts); allocation holds two at most (batchingFor).
-    const smallPrefetch = new Map([[names(ns).stage('allocate'), 10], [names(ns).stage('refunds'), 2], [names(ns).stage('returns'), 2]]);
+    // Allocation holds two pooled connections at most (batchingFor). The stages that call
+    // other systems — notifications, WMS pushes, refunds, return labels — hold none while
+    // they call (CallingStage in consume.ts), so a slow provider cannot take the pool that
+    // every other stage and the outbox relay need.
+    const smallPrefetch = new Map([[names(ns).stage('allocate'), 10]]);
     const prefetchFor = (queue: string) => smallPrefetch.get(queue);
     for (const [queue, handler] of queues) {
       const consumer = createConsumer({

@@ -2,7 +2,7 @@ import type { ReturnLabelClient, ReturnLabelRequest, ReturnLabelResult } from '.
 import type { WarehouseConfig } from '../../schemas/config.ts';
 import { parseReturnRequest } from '../../schemas/return-request.ts';
 import { sopFor } from '../config/business.ts';
-import type { Tx } from '../db/pool.ts';
+import { withTransaction, type Tx } from '../db/pool.ts';
 import { appendAudit } from '../db/sql/audit.ts';
 import { openException } from '../db/sql/exceptions.ts';
 import { adjustOnHand, categoriesOf, lockStock, stockLevel } from '../db/sql/inventory.ts';
@@ -15,7 +15,7 @@ import {
 } from '../db/sql/returns.ts';
 import { badRequest, conflict } from '../errors.ts';
 import type { CloudEvent } from '../messaging/cloudevent.ts';
-import type { Handler } from '../messaging/consume.ts';
+import type { CallingStage } from '../messaging/consume.ts';
 import { ack, park, retry, type Decision } from '../messaging/decision.ts';
 import type { OrderChange, OrderRecord } from '../order/record.ts';
 import { canTransition } from '../order/status.ts';
@@ -224,42 +224,58 @@ function returnCarrier(ctx: StageContext, record: OrderRecord, delivered: string
 
 /**
  * Stage `returns`: an approved RMA gets its return label from the carrier. The call is made
- * before anything is written and with the RMA number as idempotency key, so a retry (a
- * redelivery, a crash) gets the same label and never a second one. No label client, a
- * refusal, or retries that run out: a `return_label_needed` exception for a person, who
- * attaches one with `POST /api/returns/:id/label`.
+ * with the RMA number as idempotency key, so a retry (a redelivery, a crash, a replay) gets
+ * the same label and never a second one, and with nothing held: what the carrier needs is
+ * read first, the label attached after, each in a short transaction of its own, so a slow
+ * carrier holds no pooled connection. No label client, a refusal, or retries that run out:
+ * a `return_label_needed` exception for a person, who attaches one with
+ * `POST /api/returns/:id/label`.
  */
-export function returnsStage(ctx: StageContext, labels: ReturnLabelClient | undefined): Handler {
-  return async ({ event, attempt }, tx) => {
-    const rmaId = typeof event.data.rmaId === 'string' ? event.data.rmaId : '';
-    const seen = rmaId ? await getReturn(tx, rmaId) : undefined;
-    if (!seen) return park(`${event.type} names no RMA the hub knows ("${rmaId}")`);
-    if (seen.status !== 'approved') return ack(`${rmaId} is ${seen.status}`);
-    const current = await lockOrder(tx, seen.orderId);
-    if (!current) return park(`the order of ${rmaId} does not exist`);
+export function returnsStage(ctx: StageContext, labels: ReturnLabelClient | undefined): CallingStage {
+  return {
+    async calls({ event, attempt }, db) {
+      const rmaId = typeof event.data.rmaId === 'string' ? event.data.rmaId : '';
+      const asked = await withTransaction(db, (tx) => labelToAsk(tx, ctx, event.type, rmaId));
+      if ('kind' in asked) return asked;
+      let outcome: ReturnLabelResult;
+      if (!labels) outcome = { ok: false, retryable: false, message: 'no carrier label service is configured' };
+      else if (typeof asked.request === 'string') outcome = { ok: false, retryable: false, message: asked.request };
+      else outcome = await labels.createReturnLabel(asked.request);
 
-    const carrier = returnCarrier(ctx, current, await carrierThatDelivered(tx, current.id));
-    const warehouse = ctx.config.warehouses.find((w) => w.code === seen.warehouse);
-    const request = carrier && warehouse ? labelRequest(current, seen, carrier, warehouse, await weightOf(tx, seen.lines)) : null;
-    let outcome: ReturnLabelResult;
-    if (!labels) outcome = { ok: false, retryable: false, message: 'no carrier label service is configured' };
-    else if (!request) outcome = { ok: false, retryable: false, message: `no ${!carrier ? 'carrier' : !warehouse?.address ? `address for warehouse ${seen.warehouse ?? '?'}` : 'customer address'} to make a label with` };
-    else outcome = await labels.createReturnLabel(request);
+      return withTransaction(db, async (tx): Promise<Decision> => {
+        const current = await lockOrder(tx, asked.orderId);
+        const rma = await lockReturn(tx, rmaId);
+        // A person may have attached a label while the carrier was asked.
+        if (!current || rma?.status !== 'approved') return ack(`${rmaId} is ${rma?.status ?? 'gone'}`);
+        if (outcome.ok) {
+          await attachReturnLabel(tx, ctx, current, rma, { carrier: outcome.carrier, trackingCode: outcome.trackingCode, labelUrl: outcome.labelUrl }, `carrier:${outcome.carrier}`);
+          return ack();
+        }
+        if (outcome.retryable && attempt < ctx.config.retry.maxAttempts) return retry(`return label for ${rmaId}: ${outcome.message}`);
+        await applyOrderChange(tx, ctx, current, {
+          timeline: { type: 'return.label_needed', reason: `${rmaId}: ${outcome.message}` },
+          emit: [],
+          exception: { type: LABEL_EXCEPTION, reason: `${rmaId} needs a return label: ${outcome.message}`, details: { rmaId, carrier: asked.carrier, warehouse: rma.warehouse } },
+        }, { stage: 'returns', messageId: labelExceptionId(rmaId) });
+        return ack();
+      });
+    },
+  };
+}
 
-    const rma = await lockReturn(tx, rmaId);
-    // A person may have attached a label while the carrier was asked.
-    if (rma?.status !== 'approved') return ack(`${rmaId} is ${rma?.status ?? 'gone'}`);
-    if (outcome.ok) {
-      await attachReturnLabel(tx, ctx, current, rma, { carrier: outcome.carrier, trackingCode: outcome.trackingCode, labelUrl: outcome.labelUrl }, `carrier:${outcome.carrier}`);
-      return ack();
-    }
-    if (outcome.retryable && attempt < ctx.config.retry.maxAttempts) return retry(`return label for ${rmaId}: ${outcome.message}`);
-    await applyOrderChange(tx, ctx, current, {
-      timeline: { type: 'return.label_needed', reason: `${rmaId}: ${outcome.message}` },
-      emit: [],
-      exception: { type: LABEL_EXCEPTION, reason: `${rmaId} needs a return label: ${outcome.message}`, details: { rmaId, carrier, warehouse: seen.warehouse } },
-    }, { stage: 'returns', messageId: labelExceptionId(rmaId) });
-    return ack();
+/** What to ask the carrier for an approved RMA, or why no label can be made (a string), or what to do with the message instead. */
+async function labelToAsk(tx: Tx, ctx: StageContext, eventType: string, rmaId: string): Promise<Decision | { orderId: string; carrier: string | null; request: ReturnLabelRequest | string }> {
+  const seen = rmaId ? await getReturn(tx, rmaId) : undefined;
+  if (!seen) return park(`${eventType} names no RMA the hub knows ("${rmaId}")`);
+  if (seen.status !== 'approved') return ack(`${rmaId} is ${seen.status}`);
+  const current = await lockOrder(tx, seen.orderId);
+  if (!current) return park(`the order of ${rmaId} does not exist`);
+  const carrier = returnCarrier(ctx, current, await carrierThatDelivered(tx, current.id));
+  const warehouse = ctx.config.warehouses.find((w) => w.code === seen.warehouse);
+  const request = carrier && warehouse ? labelRequest(current, seen, carrier, warehouse, await weightOf(tx, seen.lines)) : null;
+  return {
+    orderId: current.id, carrier,
+    request: request ?? `no ${!carrier ? 'carrier' : !warehouse?.address ? `address for warehouse ${seen.warehouse ?? '?'}` : 'customer address'} to make a label with`,
   };
 }
 
