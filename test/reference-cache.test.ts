@@ -43,6 +43,17 @@ describe('the reference cache', () => {
     expect(await cache.weights(t.hub.db, ['RC-NEW'])).toEqual(new Map([['RC-NEW', 300]]));
   });
 
+  it('holds at most maxProducts products, dropping the longest held: a dropped one is read afresh', async () => {
+    const cache = referenceCache(60_000, () => 0, 2);
+    await t.hub.db.query(`INSERT INTO products (sku, name, category, weight_grams) VALUES ('RC-CAP-1', 'C1', 'kitchen', 1), ('RC-CAP-2', 'C2', 'kitchen', 2), ('RC-CAP-3', 'C3', 'kitchen', 3)`);
+    await cache.categories(t.hub.db, ['RC-CAP-1']);
+    await cache.categories(t.hub.db, ['RC-CAP-2', 'RC-CAP-3']);
+    await t.hub.db.query(`UPDATE products SET category = 'apparel' WHERE sku LIKE 'RC-CAP-%'`);
+    // RC-CAP-1 was dropped to make room; the other two are still held, stale within the time to live
+    expect(await cache.categories(t.hub.db, ['RC-CAP-1'])).toEqual(new Map([['RC-CAP-1', 'apparel']]));
+    expect(await cache.categories(t.hub.db, ['RC-CAP-3'])).toEqual(new Map([['RC-CAP-3', 'kitchen']]));
+  });
+
   it('hands out copies: what a caller changes in the warehouses it got, the next caller does not see', async () => {
     const cache = referenceCache(60_000, () => 0);
     const first = await cache.warehouses(t.hub.db);

@@ -11,7 +11,8 @@ import type { WarehouseFacts } from '../pipeline/warehouses.ts';
  * does not hold is read from the database, with the others asked for at the same time); a
  * product changed through the API is seen at once in the process that took the change
  * (`forget`) and within `ttlMs` in the others; a warehouse changed in the database, within
- * `ttlMs`.
+ * `ttlMs`. At most `maxProducts` products are held, the longest held dropped first: a large
+ * catalogue costs a bounded amount of memory, not one entry per SKU ever sold.
  */
 export interface ReferenceCache {
   warehouses(db: Queryable): Promise<WarehouseFacts[]>;
@@ -23,7 +24,7 @@ export interface ReferenceCache {
 
 interface ProductFacts { category: string; grams: number; at: number }
 
-export function referenceCache(ttlMs = 5_000, clock: () => number = () => performance.now()): ReferenceCache {
+export function referenceCache(ttlMs = 5_000, clock: () => number = () => performance.now(), maxProducts = 10_000): ReferenceCache {
   let warehouses: { facts: WarehouseFacts[]; at: number } | undefined;
   const products = new Map<string, ProductFacts>();
   const fresh = (at: number) => clock() - at < ttlMs;
@@ -41,8 +42,14 @@ export function referenceCache(ttlMs = 5_000, clock: () => number = () => perfor
     const read = new Map<string, ProductFacts>();
     for (const r of rows) {
       const p = { category: r.category, grams: r.grams, at };
+      // deleted first, so the Map's order is the order products were read in
+      products.delete(r.sku);
       products.set(r.sku, p);
       read.set(r.sku, p);
+    }
+    for (const sku of products.keys()) {
+      if (products.size <= maxProducts) break;
+      products.delete(sku);
     }
     return read;
   }
