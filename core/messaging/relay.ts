@@ -26,21 +26,16 @@ export function createRelay(deps: {
   logger: Logger;
   batchSize?: number;
   pollMs?: number;
-  /** how long a busy relay waits for more commits before its next pass (default 5 ms) */
-  lingerMs?: number;
   onPublished?: (count: number) => void;
   /** told each batch the broker confirmed, by exchange and routing key (flow counters) */
   onConfirmed?: (messages: readonly { exchange: string; routingKey: string }[]) => void;
 }): Relay {
   const batchSize = deps.batchSize ?? 200;
-  const lingerMs = deps.lingerMs ?? 5;
   const log = deps.logger.child({ component: 'relay' });
   let listener: pg.Client | undefined;
   let timer: NodeJS.Timeout | undefined;
   let running = false;
   let wakeAgain = false;
-  /** the next pass, waiting while a busy relay lingers */
-  let lingering: NodeJS.Timeout | undefined;
   let current: Promise<number> = Promise.resolve(0);
   let stopped = false;
   let failures = 0;
@@ -76,25 +71,17 @@ export function createRelay(deps: {
     }
   }
 
-  /**
-   * Runs one drain at a time; a wake-up during a drain schedules one more pass. When that
-   * drain sent messages, the hub is busy and commits are arriving one after the other: the
-   * next pass waits `lingerMs` so it carries what commits meanwhile, instead of one pass —
-   * a transaction and a confirm round trip — per message or two. A message after a quiet
-   * spell goes at once.
-   */
+  /** Runs one drain at a time; a wake-up during a drain schedules one more pass. */
   function wake(): void {
-    if (stopped || lingering) return;
+    if (stopped) return;
     if (running) {
       wakeAgain = true;
       return;
     }
     running = true;
-    let sent = 0;
     current = drain()
       .then((n) => {
         failures = 0;
-        sent = n;
         return n;
       })
       .catch((error: unknown) => {
@@ -108,14 +95,7 @@ export function createRelay(deps: {
         running = false;
         if (wakeAgain) {
           wakeAgain = false;
-          if (sent > 0 && lingerMs > 0) {
-            lingering = setTimeout(() => {
-              lingering = undefined;
-              wake();
-            }, lingerMs);
-          } else {
-            wake();
-          }
+          wake();
         }
       });
   }
@@ -152,7 +132,6 @@ export function createRelay(deps: {
     async stop() {
       stopped = true;
       if (timer) clearInterval(timer);
-      clearTimeout(lingering);
       await current.catch(() => 0);
       await listener?.end().catch(() => {});
     },
