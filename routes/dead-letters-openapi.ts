@@ -57,18 +57,31 @@ export const deadLetterPaths = {
   },
   '/api/dead-letters/{id}': {
     get: {
-      security: auth, summary: 'One parked message with its AMQP headers and body',
+      security: auth, summary: 'One parked message with its AMQP headers and body (a body over 256 KiB: its first 64 KiB as text, the whole at bodyUrl)',
       parameters: [idParameter],
       responses: {
         200: json({
           ...deadLetter,
-          required: [...deadLetter.required, 'headers', 'body', 'bodyText', 'bodyBase64'],
+          required: [...deadLetter.required, 'headers', 'body', 'bodyText', 'bodyBase64', 'bodyBytes', 'bodyTruncated', 'bodyUrl'],
           properties: {
             ...deadLetter.properties,
-            headers: { type: 'object' }, body: { description: 'the body as JSON; null when it is not JSON' },
-            bodyText: { type: 'string' }, bodyBase64: { type: 'string' }, bodyBytes: { type: 'integer' },
+            headers: { type: 'object' }, body: { description: 'the body as JSON; null when it is not JSON, or too large to show' },
+            bodyText: { type: 'string', description: 'the body as text; its first 64 KiB when bodyTruncated' },
+            bodyBase64: { type: ['string', 'null'], description: 'null when bodyTruncated' },
+            bodyBytes: { type: 'integer' }, bodyTruncated: { type: 'boolean' },
+            bodyUrl: { type: 'string', description: 'where the body is, byte for byte' },
           },
         }),
+        404: problem('no such dead letter'), ...unauthorized,
+      },
+    },
+  },
+  '/api/dead-letters/{id}/body': {
+    get: {
+      security: auth, summary: 'The body of a parked message, byte for byte, as a download',
+      parameters: [idParameter],
+      responses: {
+        200: { description: 'the bytes as parked', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
         404: problem('no such dead letter'), ...unauthorized,
       },
     },

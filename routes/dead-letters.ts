@@ -64,8 +64,26 @@ function summaryView(d: DeadLetterSummary, now: Date) {
   };
 }
 
-/** One dead letter in full: its AMQP headers and its body (as JSON when it is JSON, and always as text and base64). */
+/**
+ * Bodies up to this size are shown whole in a dead letter's detail; a larger one (a hostile
+ * or broken message can be megabytes) is shown by its first `bodyPreviewBytes`, and
+ * `GET /dead-letters/:id/body` gives its bytes as they were parked.
+ */
+export const bodyShownWhole = 256 * 1024;
+const bodyPreviewBytes = 64 * 1024;
+
+/**
+ * One dead letter in full: its AMQP headers and its body (as JSON when it is JSON, and
+ * always as text and base64), or a preview of a body too large to show.
+ */
 function detailView(d: DeadLetter, now: Date) {
+  const base = { ...summaryView(d, now), headers: d.headers, bodyBytes: d.body.length, bodyUrl: `/api/dead-letters/${d.id}/body` };
+  if (d.body.length > bodyShownWhole) {
+    // cut at a character boundary: a UTF-8 sequence is never split into a replacement character
+    let end = bodyPreviewBytes;
+    while (end > 0 && (d.body[end]! & 0xc0) === 0x80) end--;
+    return { ...base, body: null, bodyText: d.body.subarray(0, end).toString('utf8'), bodyBase64: null, bodyTruncated: true };
+  }
   const text = d.body.toString('utf8');
   let json: unknown = null;
   try {
@@ -73,7 +91,7 @@ function detailView(d: DeadLetter, now: Date) {
   } catch {
     // not JSON: the text and base64 forms say what it is
   }
-  return { ...summaryView(d, now), headers: d.headers, body: json, bodyText: text, bodyBase64: d.body.toString('base64'), bodyBytes: d.body.length };
+  return { ...base, body: json, bodyText: text, bodyBase64: d.body.toString('base64'), bodyTruncated: false };
 }
 
 /** One dead letter of a bulk replay: replayed, or the problem that kept it back. */
@@ -114,6 +132,16 @@ export function deadLetterRoutes(deps: { db: Db; namespace: string; config: HubC
     const letter = await getDeadLetter(deps.db, id);
     if (!letter) throw notFound('dead_letter_not_found', `no dead letter ${id}`);
     return c.json(detailView(letter, deps.now()));
+  });
+
+  app.get('/dead-letters/:id/body', async (c) => {
+    const id = idParam(c);
+    const letter = await getDeadLetter(deps.db, id);
+    if (!letter) throw notFound('dead_letter_not_found', `no dead letter ${id}`);
+    // Bytes as parked, never rendered: the body may be anything a sender put on a queue.
+    return c.body(new Uint8Array(letter.body), 200, {
+      'content-type': 'application/octet-stream', 'content-disposition': `attachment; filename="dead-letter-${id}.bin"`, 'x-content-type-options': 'nosniff',
+    });
   });
 
   app.post('/dead-letters/replay', async (c) => {

@@ -9,7 +9,7 @@ import { defaultConfigPath } from '../core/config/env.ts';
 import type { Hub } from '../core/hub.ts';
 import { names } from '../core/messaging/topology.ts';
 import { eventually } from './support/env.ts';
-import { adminJson, postWebsiteOrder, settled, startTestHub } from './support/hub.ts';
+import { adminJson, adminRequest, postWebsiteOrder, settled, startTestHub } from './support/hub.ts';
 import { anOrder, orderLine, shippingAddress } from './support/orders.ts';
 
 const secret = 'website-secret';
@@ -162,6 +162,30 @@ describe('replay many', () => {
       expect(answer.status, JSON.stringify(body)).toBe(400);
       expect(answer.type).toContain('application/problem+json');
     }
+  });
+});
+
+describe('a parked message too large to show whole', () => {
+  it('shows its first 64 KiB, cut at a character, and gives the whole body byte for byte as a download', async () => {
+    // 300,000 two-byte characters: 600 kB, over the 256 KiB shown whole
+    warehouseEvent('wms-dl-large', 'inventory.recount', { note: 'é'.repeat(300_000) });
+    const letter = await parkedLetter('wms-dl-large');
+    const detail = await adminJson<Detail & { bodyBase64: string | null; bodyBytes: number; bodyTruncated: boolean; bodyUrl: string }>(hub, `/dead-letters/${letter.id}`);
+    expect(detail.status).toBe(200);
+    expect(detail.body).toMatchObject({ body: null, bodyBase64: null, bodyTruncated: true, bodyUrl: `/api/dead-letters/${letter.id}/body` });
+    expect(detail.body.bodyBytes).toBeGreaterThan(600_000);
+    expect(Buffer.byteLength(detail.body.bodyText)).toBeLessThanOrEqual(64 * 1024);
+    expect(Buffer.byteLength(detail.body.bodyText)).toBeGreaterThan(64 * 1024 - 4);
+    expect(detail.body.bodyText).not.toContain('\ufffd');
+    expect(detail.body.bodyText.startsWith('{')).toBe(true);
+
+    const download = await adminRequest(hub, `/dead-letters/${letter.id}/body`);
+    expect(download.status).toBe(200);
+    expect(download.headers.get('content-type')).toBe('application/octet-stream');
+    const bytes = Buffer.from(await download.arrayBuffer());
+    expect(bytes.length).toBe(detail.body.bodyBytes);
+    expect(JSON.parse(bytes.toString('utf8'))).toMatchObject({ id: 'wms-dl-large', data: { note: 'é'.repeat(300_000) } });
+    expect((await adminRequest(hub, '/dead-letters/999999999/body')).status).toBe(404);
   });
 });
 
