@@ -160,15 +160,22 @@ describe('a send that did not end', () => {
       `SELECT status, claimed_until AS "claimedUntil", error FROM notifications WHERE key = $1`, [key])).rows[0];
   const at = (ms: number) => ({ ...hub.ctx, now: () => new Date(ms) });
 
-  it('a confirmation whose mail server was away through every retry is sent by the job once the server is back, once', async () => {
+  it('a confirmation whose mail server was away through every retry is left to the job, not parked, and sent once the server is back, once', async () => {
     smtp.rejectRecipients(450);
     const response = await postWebsiteOrder(hub, anOrder({ externalId: 'AWAY-1', shippingAddress: kentucky, lines: [orderLine('SKU2006-001', 1)], customer: { id: null, email: 'away@example.com', phone: null, name: 'Away', locale: 'en' } }), secret, 'away-1');
     expect(response.status).toBe(200);
-    const { rows: parked } = await eventually(async () => {
-      const found = await hub.db.query<{ reason: string }>(`SELECT reason FROM exceptions WHERE reason LIKE '%email provider unavailable%' AND status = 'open'`);
+    // after its last retry the request says so on the order's timeline, and is done with
+    const { rows: delayed } = await eventually(async () => {
+      const found = await hub.db.query<{ orderId: string; reason: string }>(
+        `SELECT e.order_id AS "orderId", e.reason FROM order_events e JOIN orders o ON o.id = e.order_id WHERE o.external_id = 'AWAY-1' AND e.type = 'notification.delayed'`);
       return found.rows.length > 0 ? found : undefined;
-    }, 15_000, 'the request parked after its retries');
-    expect(parked[0]!.reason).toMatch(/gave up after 3 attempts/);
+    }, 15_000, 'the request left to the job after its retries');
+    expect(delayed).toHaveLength(1);
+    expect(delayed[0]!.reason).toMatch(/^email ".*" to a\*+@example\.com: .*450 mailbox a\*+@example\.com unavailable; the notifications job tries again every minute$/);
+    expect(delayed[0]!.reason).not.toContain('away@example.com'); // the server's answer quoted the address: masked too
+    await settled(hub);
+    const { rows: raised } = await hub.db.query(`SELECT type, reason FROM exceptions WHERE order_id = $1 OR reason LIKE '%email provider unavailable%'`, [delayed[0]!.orderId]);
+    expect(raised).toEqual([]); // nothing parked: there is nothing for a person to do
     const { rows } = await hub.db.query<{ key: string }>(`SELECT key FROM notifications WHERE recipient = 'away@example.com'`);
     // kept, due, and claimed by nobody: the retries gave their claims back
     expect(await rowOf(rows[0]!.key)).toMatchObject({ status: 'scheduled', claimedUntil: null });

@@ -3,7 +3,8 @@ import type { HubConfig } from '../../schemas/config.ts';
 import { customerKey } from '../db/sql/credit.ts';
 import type { Db, Queryable } from '../db/pool.ts';
 import { claimNextDue, expireUnsent, recordAndClaim, recordSendOutcome, releaseClaim } from '../db/sql/notifications.ts';
-import type { TimelineEntry } from '../db/sql/orders.ts';
+import { orderEventInsert, type TimelineEntry } from '../db/sql/orders.ts';
+import { parameters } from '../db/parameters.ts';
 import { HubError } from '../errors.ts';
 import type { CallingStage } from '../messaging/consume.ts';
 import { ack, park, retry } from '../messaging/decision.ts';
@@ -54,24 +55,39 @@ const leaseFrom = (now: Date) => new Date(now.getTime() + claimMs);
  * Sends one claimed message, outside any transaction, then records the outcome (and puts
  * it on the order's timeline) or, when the provider was away, gives the claim back.
  */
-async function sendClaimed(db: Db, sender: NotificationSender | undefined, message: ComposedNotification, orderId: string | null, claimedUntil: Date, retryAt?: Date): Promise<'sent' | 'failed' | 'retry'> {
+async function sendClaimed(db: Db, sender: NotificationSender | undefined, message: ComposedNotification, orderId: string | null, claimedUntil: Date, retryAt?: Date): Promise<{ outcome: 'sent' | 'failed' } | { outcome: 'retry'; why: string }> {
   if (!sender) {
     await recordSendOutcome(db, message.key, { ok: false, message: `no ${message.channel} sender configured` });
-    return 'failed';
+    return { outcome: 'failed' };
   }
   const result = await sender.send({ key: message.key, to: message.to, subject: message.subject, text: message.text, html: message.html, locale: message.locale });
   if (!result.ok && result.retryable) {
     await releaseClaim(db, message.key, claimedUntil, retryAt);
-    return 'retry';
+    return { outcome: 'retry', why: result.message };
   }
-  const timeline: TimelineEntry | undefined = orderId ? {
-    orderId, type: result.ok ? 'notification.sent' : 'notification.failed', fromStatus: null, toStatus: null, actor: 'notifications',
-    // masked: the timeline is shown to every viewer and kept as long as the order
-    reason: `${message.channel} "${message.subject || message.key.split(':')[1]}" to ${maskRecipient(message.to)}${result.ok ? '' : `: ${result.message}`}`,
-    data: { key: message.key, channel: message.channel, locale: message.locale },
-  } : undefined;
+  const timeline = orderId ? timelineEntry(orderId, result.ok ? 'notification.sent' : 'notification.failed', message, result.ok ? undefined : result.message) : undefined;
   await recordSendOutcome(db, message.key, result.ok ? { ok: true } : { ok: false, message: result.message }, timeline);
-  return result.ok ? 'sent' : 'failed';
+  return { outcome: result.ok ? 'sent' : 'failed' };
+}
+
+/** On the order's timeline, if the order is there: a request may come before its order is committed. */
+async function noteOnTimeline(db: Queryable, entry: TimelineEntry): Promise<void> {
+  const { values, p } = parameters();
+  await db.query(orderEventInsert(p, entry, `orders WHERE id = ${p(entry.orderId)}::uuid`), values);
+}
+
+/**
+ * A message on its order's timeline, the recipient masked — in the provider's answer too,
+ * which often quotes it ("450 mailbox … unavailable"): the timeline is shown to every
+ * viewer and kept as long as the order.
+ */
+function timelineEntry(orderId: string, type: string, message: ComposedNotification, why?: string): TimelineEntry {
+  const masked = maskRecipient(message.to);
+  return {
+    orderId, type, fromStatus: null, toStatus: null, actor: 'notifications',
+    reason: `${message.channel} "${message.subject || message.key.split(':')[1]}" to ${masked}${why === undefined ? '' : `: ${why.replaceAll(message.to, masked)}`}`,
+    data: { key: message.key, channel: message.channel, locale: message.locale },
+  };
 }
 
 /**
@@ -86,7 +102,7 @@ async function sendClaimed(db: Db, sender: NotificationSender | undefined, messa
 export function notificationsStage(ctx: StageContext, senders: ReadonlyMap<Channel, NotificationSender>): CallingStage {
   const templates = templatesOf(ctx.config);
   return {
-    async calls({ event }, db) {
+    async calls({ event, attempt }, db) {
       let request;
       try {
         request = requestFromEvent(event.data);
@@ -97,12 +113,20 @@ export function notificationsStage(ctx: StageContext, senders: ReadonlyMap<Chann
       const messages = composeNotification(request, templates, await preferencesOf(db, request.to.email), now);
       const lease = leaseFrom(now);
       const claimed = await recordAndClaim(db, request.orderId, request.template, messages, now, lease);
-      const away: Channel[] = [];
+      const away: { message: ComposedNotification; why: string }[] = [];
       for (const m of messages) {
         if (!claimed.has(m.key)) continue; // sent before, being sent by another, or later (quiet hours)
-        if ((await sendClaimed(db, senders.get(m.channel), m, request.orderId, lease)) === 'retry') away.push(m.channel);
+        const sent = await sendClaimed(db, senders.get(m.channel), m, request.orderId, lease);
+        if (sent.outcome === 'retry') away.push({ message: m, why: sent.why });
       }
-      return away.length > 0 ? retry(`${away.join(', ')} provider unavailable`) : ack();
+      if (away.length === 0) return ack();
+      const channels = `${away.map((a) => a.message.channel).join(', ')} provider unavailable`;
+      if (attempt < ctx.config.retry.maxAttempts) return retry(channels);
+      // The messages stay scheduled and the `notifications` job sends them once the provider
+      // takes them again (or gives them up after a day, on the timeline). Parked, the request
+      // would leave an exception per order that nobody has to act on.
+      for (const a of away) await noteOnTimeline(db, timelineEntry(request.orderId, 'notification.delayed', a.message, `${a.why}; the notifications job tries again every minute`));
+      return ack(`${channels}: left to the notifications job`);
     },
   };
 }
@@ -132,7 +156,7 @@ export async function sendDueNotifications(db: Db, ctx: StageContext, senders: R
     tried.push(r.key);
     const message: ComposedNotification = { key: r.key, channel: r.channel, to: r.recipient, locale: r.locale, subject: r.subject ?? '', text: r.body, html: null, sendAt: now, missing: [] };
     // one whose provider is away waits a few minutes: the messages behind it get their turn
-    if ((await sendClaimed(db, senders.get(r.channel), message, r.orderId, lease, new Date(now.getTime() + retryLaterMs))) === 'sent') sent++;
+    if ((await sendClaimed(db, senders.get(r.channel), message, r.orderId, lease, new Date(now.getTime() + retryLaterMs))).outcome === 'sent') sent++;
   }
   return { due: tried.length, sent, expired };
 }
