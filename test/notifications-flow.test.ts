@@ -184,6 +184,10 @@ describe('a send that did not end', () => {
     expect(await sendDueNotifications(hub.db, hub.ctx, senders())).toMatchObject({ sent: 1 });
     expect(await sendDueNotifications(hub.db, hub.ctx, senders())).toMatchObject({ sent: 0 });
     expect(mailsTo('away@example.com')).toHaveLength(1);
+    // as the request composed it: the HTML part too
+    const [mail] = mailsTo('away@example.com');
+    expect(mail!.parsed.html).toEqual(expect.stringContaining('<!DOCTYPE html>'));
+    expect(mail!.parsed.text).toContain('HUB-');
     expect(await rowOf(rows[0]!.key)).toMatchObject({ status: 'sent', claimedUntil: null });
   });
 

@@ -114,8 +114,11 @@ export function notificationsStage(ctx: StageContext, senders: ReadonlyMap<Chann
       const lease = leaseFrom(now);
       const claimed = await recordAndClaim(db, request.orderId, request.template, messages, now, lease);
       const away: { message: ComposedNotification; why: string }[] = [];
-      for (const m of messages) {
-        if (!claimed.has(m.key)) continue; // sent before, being sent by another, or later (quiet hours)
+      for (const composed of messages) {
+        const recorded = claimed.get(composed.key);
+        if (!recorded) continue; // sent before, being sent by another, or later (quiet hours)
+        // as recorded: a retry sends what the first attempt composed, word for word
+        const m = { ...composed, subject: recorded.subject ?? '', text: recorded.body, html: recorded.html };
         const sent = await sendClaimed(db, senders.get(m.channel), m, request.orderId, lease);
         if (sent.outcome === 'retry') away.push({ message: m, why: sent.why });
       }
@@ -137,10 +140,10 @@ const giveUpAfterMs = 24 * 3_600_000;
 const retryLaterMs = 5 * 60_000;
 
 /**
- * Job: sends the scheduled messages that are due — SMS and push held back by quiet hours
- * (email is never held, so the stored text is all a due message needs), a message whose
- * request ran out of retries while its provider was away, and one whose sender died
- * mid-send, once its claim ran out. Up to 200 a run; one whose provider is still away waits
+ * Job: sends the scheduled messages that are due, as they were recorded (an email with its
+ * HTML part) — SMS and push held back by quiet hours, a message whose request ran out of
+ * retries while its provider was away, and one whose sender died mid-send, once its claim
+ * ran out. Up to 200 a run; one whose provider is still away waits
  * for the next run, for a day at most.
  */
 export async function sendDueNotifications(db: Db, ctx: StageContext, senders: ReadonlyMap<Channel, NotificationSender>): Promise<Record<string, number>> {
@@ -154,7 +157,7 @@ export async function sendDueNotifications(db: Db, ctx: StageContext, senders: R
     const r = await claimNextDue(db, now, lease, tried);
     if (!r) break;
     tried.push(r.key);
-    const message: ComposedNotification = { key: r.key, channel: r.channel, to: r.recipient, locale: r.locale, subject: r.subject ?? '', text: r.body, html: null, sendAt: now, missing: [] };
+    const message: ComposedNotification = { key: r.key, channel: r.channel, to: r.recipient, locale: r.locale, subject: r.subject ?? '', text: r.body, html: r.html, sendAt: now, missing: [] };
     // one whose provider is away waits a few minutes: the messages behind it get their turn
     if ((await sendClaimed(db, senders.get(r.channel), message, r.orderId, lease, new Date(now.getTime() + retryLaterMs))).outcome === 'sent') sent++;
   }

@@ -13,28 +13,32 @@ import type { Channel } from '../../notify/preferences.ts';
  */
 
 /** A claimed notification, as the job reads it back to send. */
-export interface ClaimedNotification { key: string; orderId: string | null; channel: Channel; recipient: string; locale: string; subject: string | null; body: string }
+export interface ClaimedNotification { key: string; orderId: string | null; channel: Channel; recipient: string; locale: string; subject: string | null; body: string; html: string | null }
+
+/** A message as it was recorded: what every send of it says, whoever sends it and when. */
+export interface RecordedMessage { subject: string | null; body: string; html: string | null }
 
 /**
  * Records `messages` of one request (a message recorded before stays as it is) and claims,
  * until `leaseUntil`, those due at `now` that are neither sent nor failed nor claimed by
- * another sender. Returns the keys claimed: the caller sends those, and only those.
+ * another sender. Returns the messages claimed, as recorded: the caller sends those, and
+ * only those.
  */
-export async function recordAndClaim(db: Queryable, orderId: string, template: string, messages: readonly ComposedNotification[], now: Date, leaseUntil: Date): Promise<Set<string>> {
-  if (messages.length === 0) return new Set();
-  const { rows } = await db.query<{ key: string; claimed: boolean | null }>(
-    `INSERT INTO notifications AS n (key, order_id, template, channel, recipient, locale, subject, body, status, send_after, claimed_until)
-     SELECT m.key, (SELECT id FROM orders WHERE id = $1::uuid), $2, m.channel, m.recipient, m.locale, m.subject, m.body, 'scheduled', m.send_after,
+export async function recordAndClaim(db: Queryable, orderId: string, template: string, messages: readonly ComposedNotification[], now: Date, leaseUntil: Date): Promise<Map<string, RecordedMessage>> {
+  if (messages.length === 0) return new Map();
+  const { rows } = await db.query<RecordedMessage & { key: string; claimed: boolean | null }>(
+    `INSERT INTO notifications AS n (key, order_id, template, channel, recipient, locale, subject, body, html, status, send_after, claimed_until)
+     SELECT m.key, (SELECT id FROM orders WHERE id = $1::uuid), $2, m.channel, m.recipient, m.locale, m.subject, m.body, m.html, 'scheduled', m.send_after,
             CASE WHEN m.send_after <= $3 THEN $4::timestamptz END
-       FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::timestamptz[])
-            AS m(key, channel, recipient, locale, subject, body, send_after)
+       FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[])
+            AS m(key, channel, recipient, locale, subject, body, html, send_after)
      ON CONFLICT (key) DO UPDATE SET claimed_until = $4
       WHERE n.status = 'scheduled' AND n.send_after <= $3 AND (n.claimed_until IS NULL OR n.claimed_until < $3)
-     RETURNING n.key, n.claimed_until = $4 AS claimed`,
+     RETURNING n.key, n.claimed_until = $4 AS claimed, n.subject, n.body, n.html`,
     [orderId, template, now, leaseUntil, messages.map((m) => m.key), messages.map((m) => m.channel), messages.map((m) => m.to),
-      messages.map((m) => m.locale), messages.map((m) => m.subject), messages.map((m) => m.text), messages.map((m) => m.sendAt)],
+      messages.map((m) => m.locale), messages.map((m) => m.subject), messages.map((m) => m.text), messages.map((m) => m.html), messages.map((m) => m.sendAt)],
   );
-  return new Set(rows.filter((r) => r.claimed).map((r) => r.key));
+  return new Map(rows.filter((r) => r.claimed).map((r) => [r.key, { subject: r.subject, body: r.body, html: r.html }]));
 }
 
 /**
@@ -48,7 +52,7 @@ export async function claimNextDue(db: Queryable, now: Date, leaseUntil: Date, s
       WHERE key = (SELECT key FROM notifications
                     WHERE status = 'scheduled' AND send_after <= $1 AND (claimed_until IS NULL OR claimed_until < $1) AND key <> ALL($3::text[])
                     ORDER BY send_after LIMIT 1 FOR UPDATE SKIP LOCKED)
-      RETURNING key, order_id AS "orderId", channel, recipient, locale, subject, body`,
+      RETURNING key, order_id AS "orderId", channel, recipient, locale, subject, body, html`,
     [now, leaseUntil, skip]);
   return rows[0];
 }
