@@ -70,3 +70,24 @@ function assertNestingAtMost(text: string, maxDepth: number): void {
     }
   }
 }
+
+/**
+ * Whether a string of a parsed JSON value — an object key or a value, at any depth — holds
+ * a NUL character, which no Postgres text or jsonb field can store. The characters, not
+ * their JSON spelling: the text `\u0000` (a backslash and five characters) is no NUL.
+ * A loop over its own stack, so nesting costs heap, not call stack.
+ */
+export function holdsNul(value: unknown): boolean {
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const next = pending.pop();
+    if (typeof next === 'string') {
+      if (next.includes('\u0000')) return true;
+    } else if (Array.isArray(next)) {
+      for (const item of next) pending.push(item);
+    } else if (typeof next === 'object' && next !== null) {
+      for (const [key, item] of Object.entries(next)) pending.push(key, item);
+    }
+  }
+  return false;
+}

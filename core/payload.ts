@@ -1,6 +1,6 @@
 import type { InputProblem } from './errors.ts';
 import { HubError } from './errors.ts';
-import { parseJsonLossless } from './json.ts';
+import { holdsNul, parseJsonLossless } from './json.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -22,7 +22,9 @@ export function decodePayload(body: Buffer, format: 'json' | 'form' = 'json'): D
   }
   // No platform sends NUL characters; they cannot be stored, and they hide text from people.
   // Checked after decoding, so `\u0000` in JSON and `%00` in a form are caught too.
-  if (JSON.stringify(value).includes('\\u0000')) {
+  // Half of a surrogate pair is let through: a platform's truncation can split one in a real
+  // order, and it is stored as U+FFFD.
+  if (holdsNul(value)) {
     return { ok: false, problems: [{ path: '/', message: 'the payload contains a NUL character (\\u0000)' }] };
   }
   return { ok: true, value };

@@ -154,4 +154,30 @@ describe('an HTTP warehouse and a tracked parcel', () => {
     }, 10_000, 'the parked event');
     expect(parked[0]!.reason).not.toMatch(/gave up after|invalid byte sequence/);
   });
+
+  it('a warehouse event with half an emoji is taken, by webhook and from the queue: the half is stored as U+FFFD', async () => {
+    // An emoji cut in half: JSON.stringify writes the high surrogate left alone as the escape \ud83d
+    const onHand = async () => (await hub.db.query<{ onHand: number }>(`SELECT on_hand AS "onHand" FROM inventory WHERE warehouse = 'us-west' AND sku = 'WEST-ONLY'`)).rows[0]?.onHand ?? 0;
+    const before = await onHand();
+    const withHalf = JSON.stringify({ specversion: '1.0', id: 'wms-half-1', source: '/wms/us-west', type: 'inventory.adjusted', time: new Date().toISOString(), datacontenttype: 'application/json', data: { warehouse: 'us-west', sku: 'WEST-ONLY', delta: 1, reason: 'recount \ud83d' } });
+    expect(withHalf).toContain('recount \\ud83d"');
+    const response = await hub.app.request('/webhooks/warehouses/us-west', {
+      method: 'POST', body: withHalf,
+      headers: { 'content-type': 'application/cloudevents+json', 'x-hub-signature': signWarehouseWebhook(withHalf, secrets.WAREHOUSE_WEBHOOK_SECRET, Math.floor(Date.now() / 1000)), 'ce-id': 'wms-half-1' },
+    });
+    expect(response.status, await response.clone().text()).toBe(200);
+
+    const connection = await amqp.connect(t.env.amqpUrl);
+    try {
+      const channel = await connection.createChannel();
+      channel.sendToQueue(names(hub.namespace).warehouseEvents, Buffer.from(withHalf.replace('wms-half-1', 'wms-half-2')), { persistent: true, messageId: 'wms-half-2' });
+      await channel.close();
+    } finally {
+      await connection.close();
+    }
+    await eventually(async () => ((await onHand()) === before + 2 ? true : undefined), 10_000, 'both adjustments applied');
+    await settled(hub);
+    const { rows: parked } = await hub.db.query(`SELECT reason FROM exceptions WHERE type = 'poison_message' AND message_id LIKE 'wms-half-%'`);
+    expect(parked).toEqual([]);
+  });
 });

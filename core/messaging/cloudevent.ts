@@ -1,3 +1,5 @@
+import { holdsNul } from '../json.ts';
+
 /**
  * CloudEvents 1.0, structured JSON mode: the envelope of every message the hub sends.
  * `id` is fixed when the message is written to the outbox, so it is stable across
@@ -44,7 +46,9 @@ export function parseCloudEvent(body: Buffer): CloudEvent | { problem: string } 
   if (typeof e.data !== 'object' || e.data === null) return { problem: 'data is not an object' };
   // No field the hub stores can hold a NUL character (Postgres text refuses it): refused
   // here, a webhook gets its 422 and a queued event is parked at once, not retried into
-  // the same database error. The byte search first, so an ordinary message costs nothing more.
-  if (body.includes('\\u0000') && JSON.stringify(value).includes('\\u0000')) return { problem: 'the body contains a NUL character (\\u0000), which no field can hold' };
+  // the same database error. In JSON a NUL can only be written `\u0000`: the byte search
+  // first, so an ordinary message costs nothing more. Half of a surrogate pair (an emoji a
+  // sender cut in two) is let through, as in webhooks: it is stored as U+FFFD.
+  if (body.includes('\\u0000') && holdsNul(value)) return { problem: 'the body contains a NUL character (\\u0000), which no field can hold' };
   return value as CloudEvent;
 }
