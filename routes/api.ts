@@ -15,7 +15,7 @@ import { providerLedger } from '../core/db/sql/payments.ts';
 import { customerKey } from '../core/db/sql/credit.ts';
 import { quietHoursProblem } from '../core/notify/preferences.ts';
 import { openException } from '../core/db/sql/exceptions.ts';
-import { sopFor } from '../core/config/business.ts';
+import { withSop } from '../core/config/business.ts';
 import { jsonb } from '../core/db/jsonb.ts';
 import { getRawSummary, listRawDeliveries, markForReplay, type RawStatus } from '../core/db/sql/raw.ts';
 import { acceptedMessageFor, sendStoredDelivery } from '../core/intake.ts';
@@ -265,12 +265,11 @@ export function apiRoutes(deps: { db: Db; logger: Logger; ctx: StageContext }): 
         `INSERT INTO settlements (provider, file_name, rows, matched, discrepancies, fees) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
         [provider, c.req.header('x-file-name') ?? null, parsed.rows.length, comparison.matched, jsonb(comparison.discrepancies), jsonb(comparison.fees)]);
       const id = rows[0]!.id;
-      const sop = sopFor(ctx.config, 'settlement_discrepancy');
       for (const [i, d] of comparison.discrepancies.entries()) {
-        await openException(tx, {
-          type: 'settlement_discrepancy', owner: sop.owner, deadline: new Date(ctx.now().getTime() + sop.deadlineMinutes * 60_000),
+        await openException(tx, withSop(ctx.config, ctx.now(), {
+          type: 'settlement_discrepancy',
           reason: describeDiscrepancy(provider, d), messageId: `settlement:${id}:${i}`, stage: 'settlement', details: { settlement: id, ...d },
-        });
+        }));
       }
       await appendAudit(tx, { actor: actorOf(c), action: 'settlement.import', target: `settlement:${id}`, detail: { provider, rows: parsed.rows.length } });
       return { id, provider, rows: parsed.rows.length, problems: parsed.problems, ...comparison };

@@ -3,7 +3,7 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import type { HubConfig } from '../schemas/config.ts';
-import { sopFor } from '../core/config/business.ts';
+import { withSop } from '../core/config/business.ts';
 import { withTransaction, type Db } from '../core/db/pool.ts';
 import { openException } from '../core/db/sql/exceptions.ts';
 import { storeRawDelivery, type RawDelivery } from '../core/db/sql/raw.ts';
@@ -271,12 +271,11 @@ export async function storeInvalidDelivery(
 ): Promise<{ id: number }> {
   return withTransaction(deps.db, async (tx) => {
     const raw = await storeRawDelivery(tx, { ...base, status: 'invalid', problems });
-    const sop = sopFor(deps.config, 'invalid_payload');
-    await openException(tx, {
-      type: 'invalid_payload', owner: sop.owner, deadline: new Date(deps.now().getTime() + sop.deadlineMinutes * 60_000),
+    await openException(tx, withSop(deps.config, deps.now(), {
+      type: 'invalid_payload',
       reason, rawId: raw.id, messageId: `raw:${raw.id}`,
       stage: 'webhook', details: { problems: problems.slice(0, 50) },
-    });
+    }));
     return raw;
   });
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { configSchema, type HubConfig, type SopEntry } from '../../schemas/config.ts';
+import type { NewException } from '../db/sql/exceptions.ts';
 import { isTimeZone } from '../reports/calendar.ts';
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true });
@@ -74,4 +75,10 @@ export function loadConfig(path: string): HubConfig {
 export function sopFor(config: HubConfig, exceptionType: string): SopEntry {
   const sop = config.sop as Record<string, SopEntry> & { default: SopEntry };
   return Object.hasOwn(sop, exceptionType) ? sop[exceptionType]! : sop.default;
+}
+
+/** An exception to open, with the owner and deadline (from `now`) of its type's SOP. */
+export function withSop(config: HubConfig, now: Date, e: Omit<NewException, 'owner' | 'deadline'>): NewException {
+  const sop = sopFor(config, e.type);
+  return { ...e, owner: sop.owner, deadline: new Date(now.getTime() + sop.deadlineMinutes * 60_000) };
 }

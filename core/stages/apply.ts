@@ -1,4 +1,4 @@
-import { sopFor } from '../config/business.ts';
+import { withSop } from '../config/business.ts';
 import { HubError } from '../errors.ts';
 import type { Tx } from '../db/pool.ts';
 import { openException } from '../db/sql/exceptions.ts';
@@ -76,17 +76,14 @@ export async function applyOrderChange(
   });
   // after the resolves above: an exception this change opens is not resolved by it
   if (change.exception) {
-    const sop = sopFor(ctx.config, change.exception.type);
-    await openException(tx, {
+    await openException(tx, withSop(ctx.config, ctx.now(), {
       type: change.exception.type,
-      owner: sop.owner,
-      deadline: new Date(ctx.now().getTime() + sop.deadlineMinutes * 60_000),
       reason: change.exception.reason,
       orderId: record.id,
       messageId: cause.messageId,
       stage: cause.stage,
       details: change.exception.details ?? {},
-    });
+    }));
   }
   return next;
 }

@@ -1,5 +1,5 @@
 import type { PaymentEvent } from '../../connectors/payments/types.ts';
-import { sopFor } from '../config/business.ts';
+import { withSop } from '../config/business.ts';
 import { withTransaction, type Db, type Tx } from '../db/pool.ts';
 import {
   allowTimelineMove, appendArchivedEvents, archivedTables, forbidTimelineMove, getArchivedOrderSummary, lockArchivableOrders, moveRows,
@@ -79,13 +79,12 @@ export async function reportArchivedOrderPayment(
 ): Promise<boolean> {
   const order = await getArchivedOrderSummary(tx, orderId);
   if (!order) return false;
-  const sop = sopFor(ctx.config, 'payment_archived_order');
   const what = entries.map((e) => `${e.provider} ${e.kind} of ${e.amount} ${e.currency} (${e.paymentId})`).join(', ');
-  await openException(tx, {
-    type: 'payment_archived_order', owner: sop.owner, deadline: new Date(ctx.now().getTime() + sop.deadlineMinutes * 60_000),
+  await openException(tx, withSop(ctx.config, ctx.now(), {
+    type: 'payment_archived_order',
     reason: `${what} for order ${order.orderNumber}, which is archived: recorded in the ledger, nothing settled`,
     messageId, stage: 'reconcile',
     details: { archivedOrderId: order.id, orderNumber: order.orderNumber, entries: entries.map((e) => ({ provider: e.provider, entryId: e.entryId, paymentId: e.paymentId, kind: e.kind, amount: e.amount, currency: e.currency })) },
-  });
+  }));
   return true;
 }

@@ -1,4 +1,4 @@
-import { sopFor } from '../config/business.ts';
+import { withSop } from '../config/business.ts';
 import type { Tx } from '../db/pool.ts';
 import { openException } from '../db/sql/exceptions.ts';
 import { insertOrder, lockOrderByExternalId, nextOrderSequence } from '../db/sql/orders.ts';
@@ -41,12 +41,11 @@ export function normalizeStage(ctx: StageContext): Handler {
     }
     if (!result.ok) {
       await markRawDelivery(tx, raw.id, 'invalid', result.problems);
-      const sop = sopFor(ctx.config, 'invalid_payload');
-      await openException(tx, {
-        type: 'invalid_payload', owner: sop.owner, deadline: new Date(ctx.now().getTime() + sop.deadlineMinutes * 60_000),
+      await openException(tx, withSop(ctx.config, ctx.now(), {
+        type: 'invalid_payload',
         reason: `${raw.source} payload does not map to an order`, rawId: raw.id, messageId: `raw:${raw.id}`, stage: 'normalize',
         details: { problems: result.problems.slice(0, 50) },
-      });
+      }));
       return ack('invalid payload kept with an exception');
     }
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import type { HubConfig } from '../../schemas/config.ts';
-import { sopFor } from '../config/business.ts';
+import { withSop } from '../config/business.ts';
 import { withTransaction, type Db } from '../db/pool.ts';
 import { insertDeadLetter } from '../db/sql/dead-letters.ts';
 import { openException } from '../db/sql/exceptions.ts';
@@ -85,17 +85,14 @@ export async function recordParked(db: Db, message: ConsumeMessage, deps: { conf
       replayCount: Number.isSafeInteger(replayCount) && replayCount > 0 ? replayCount : 0,
     });
     if (id === undefined) return false;
-    const sop = sopFor(deps.config, 'poison_message');
-    await openException(tx, {
+    await openException(tx, withSop(deps.config, deps.now(), {
       type: 'poison_message',
-      owner: sop.owner,
-      deadline: new Date(deps.now().getTime() + sop.deadlineMinutes * 60_000),
       reason: `message parked from ${parked.queue}: ${parked.reason}`,
       orderId: parked.orderId ?? null,
       messageId: parked.messageId,
       stage: parked.queue,
       details: { attempts: parked.attempts, routingKey: parked.routingKey, excerpt: parked.excerpt, deadLetterId: id },
-    });
+    }));
     return true;
   });
 }

@@ -1,4 +1,4 @@
-import { sopFor } from '../config/business.ts';
+import { withSop } from '../config/business.ts';
 import { withTransaction, type Db } from '../db/pool.ts';
 import { openException, resolveExceptionByMessageId } from '../db/sql/exceptions.ts';
 import { expirePayment, unmatchedPayments } from '../db/sql/payments.ts';
@@ -19,7 +19,6 @@ export async function expireUnmatchedPayments(db: Db, ctx: StageContext): Promis
   const days = ctx.config.payments?.unmatchedExpiryDays ?? 7;
   const now = ctx.now();
   const due = await unmatchedPayments(db, new Date(now.getTime() - days * DAY + 1));
-  const sop = sopFor(ctx.config, 'refund_needed');
   let expired = 0;
   let refunds = 0;
   for (const p of due) {
@@ -30,11 +29,11 @@ export async function expireUnmatchedPayments(db: Db, ctx: StageContext): Promis
       expired++;
       await resolveExceptionByMessageId(tx, 'payment_unmatched', unmatchedPaymentAlertId(p.provider, p.entryId), `expired after ${days} days without its order`);
       if (!decided.refund) return;
-      const opened = await openException(tx, {
-        type: 'refund_needed', owner: sop.owner, deadline: new Date(now.getTime() + sop.deadlineMinutes * 60_000),
+      const opened = await openException(tx, withSop(ctx.config, now, {
+        type: 'refund_needed',
         reason: decided.refund.reason, messageId: `expired:${p.provider}:${p.entryId}`, stage: 'reconcile',
         details: { ...p, expiredAt: now.toISOString(), expiresAt: expiresAt(p.recordedAt, days).toISOString() },
-      });
+      }));
       if (opened !== undefined) refunds++;
     });
   }

@@ -1,4 +1,4 @@
-import { sopFor } from '../config/business.ts';
+import { withSop } from '../config/business.ts';
 import { withTransaction, type Db } from '../db/pool.ts';
 import { openException } from '../db/sql/exceptions.ts';
 import { lockOrder } from '../db/sql/orders.ts';
@@ -43,14 +43,13 @@ export const unmatchedPaymentAlertId = (provider: string, entryId: string) => `u
 export async function reportUnmatchedPayments(db: Db, ctx: StageContext): Promise<Record<string, number>> {
   const minutes = ctx.config.payments?.unmatchedAfterMinutes ?? 60;
   const payments = await unmatchedPayments(db, new Date(ctx.now().getTime() - minutes * 60_000));
-  const sop = sopFor(ctx.config, 'payment_unmatched');
   let opened = 0;
   for (const p of payments) {
-    const id = await openException(db, {
-      type: 'payment_unmatched', owner: sop.owner, deadline: new Date(ctx.now().getTime() + sop.deadlineMinutes * 60_000),
+    const id = await openException(db, withSop(ctx.config, ctx.now(), {
+      type: 'payment_unmatched',
       reason: `${p.provider} ${p.kind} of ${p.amount} ${p.currency} (${p.paymentId}) matches no order after ${minutes} minutes`,
       messageId: unmatchedPaymentAlertId(p.provider, p.entryId), stage: 'reconcile', details: { ...p },
-    });
+    }));
     if (id !== undefined) opened++;
   }
   return { unmatched: payments.length, opened };

@@ -1,5 +1,5 @@
 import type { PaymentEvent } from '../../connectors/payments/types.ts';
-import { sopFor } from '../config/business.ts';
+import { withSop } from '../config/business.ts';
 import type { Tx } from '../db/pool.ts';
 import { openException } from '../db/sql/exceptions.ts';
 import { lockOrder, lockOrders } from '../db/sql/orders.ts';
@@ -63,12 +63,11 @@ export function reconcileStage(ctx: StageContext): Handler {
       if (!result.ok) {
         await markRawDelivery(tx, raw.id, result.ignore ? 'ignored' : 'invalid', result.problems);
         if (!result.ignore) {
-          const sop = sopFor(ctx.config, 'invalid_payload');
-          await openException(tx, {
-            type: 'invalid_payload', owner: sop.owner, deadline: new Date(ctx.now().getTime() + sop.deadlineMinutes * 60_000),
+          await openException(tx, withSop(ctx.config, ctx.now(), {
+            type: 'invalid_payload',
             reason: `${raw.source} notification does not map to payments`, rawId: raw.id, messageId: `raw:${raw.id}`, stage: 'reconcile',
             details: { problems: result.problems.slice(0, 50) },
-          });
+          }));
         }
         return ack();
       }

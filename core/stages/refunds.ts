@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { RefundClient } from '../../connectors/payments/refunds.ts';
-import { sopFor } from '../config/business.ts';
+import { withSop } from '../config/business.ts';
 import { withTransaction, type Db, type Tx } from '../db/pool.ts';
-import { openException, type NewException } from '../db/sql/exceptions.ts';
+import { openException } from '../db/sql/exceptions.ts';
 import { lockOrder } from '../db/sql/orders.ts';
 import { ledgerOf } from '../db/sql/payments.ts';
 import { recordRefundAnswer, recordRefundByHand, recordRefundRequested, refundsAsked, unconfirmedRefunds, type AskedRefund } from '../db/sql/refunds.ts';
@@ -219,17 +219,11 @@ async function refundRefused(tx: Tx, ctx: StageContext, event: CloudEvent, order
   if (await lockOrder(tx, orderId)) await refundByHand(tx, ctx, event, orderId, r, why);
 }
 
-/** A `refund_needed` exception: finance's, with the owner and deadline of its SOP. */
-function forFinance(ctx: StageContext, e: Omit<NewException, 'type' | 'owner' | 'deadline'>): NewException {
-  const sop = sopFor(ctx.config, 'refund_needed');
-  return { ...e, type: 'refund_needed', owner: sop.owner, deadline: new Date(ctx.now().getTime() + sop.deadlineMinutes * 60_000) };
-}
-
 /** A refund for finance to make: on the books as theirs, and their exception (once: a refund already theirs is not asked again). */
 async function refundByHand(tx: Tx, ctx: StageContext, event: CloudEvent, orderId: string, r: Omit<PlannedAsk, 'currency'>, why: string): Promise<void> {
   if (!(await recordRefundByHand(tx, { id: r.id, cause: event.id, orderId, provider: r.provider, paymentId: r.paymentId, amount: r.amount, error: why }))) return;
-  await openException(tx, forFinance(ctx, {
-    reason: `refund ${r.amount} of ${r.provider} payment ${r.paymentId} by hand: ${why}`, orderId, messageId: r.id, stage: 'refunds',
+  await openException(tx, withSop(ctx.config, ctx.now(), {
+    type: 'refund_needed', reason: `refund ${r.amount} of ${r.provider} payment ${r.paymentId} by hand: ${why}`, orderId, messageId: r.id, stage: 'refunds',
     details: { provider: r.provider, paymentId: r.paymentId, amount: r.amount },
   }));
 }
@@ -239,7 +233,8 @@ async function refundByHand(tx: Tx, ctx: StageContext, event: CloudEvent, orderI
  * for (no `refunds` row), since it may have gone back already.
  */
 async function refundToCheck(tx: Tx, ctx: StageContext, orderId: string, event: { id: string; type: string }, p: RefundRoom, amount: number): Promise<void> {
-  await openException(tx, forFinance(ctx, {
+  await openException(tx, withSop(ctx.config, ctx.now(), {
+    type: 'refund_needed',
     reason: `${event.type}: up to ${amount} of ${p.provider} payment ${p.paymentId} may still be owed — its ledger shows refunds of ${p.unmatchedLedger} `
       + `that cannot be matched to the ${p.unmatchedAsked} the hub asked for, so the hub refunded only what is surely left; `
       + `check the payment in ${p.provider} and refund by hand what has not gone back`,
@@ -261,7 +256,8 @@ const unconfirmedAfterMs = 14 * 86_400_000;
 export async function reportUnconfirmedRefunds(db: Db, ctx: StageContext): Promise<Record<string, number>> {
   const stale = await unconfirmedRefunds(db, new Date(ctx.now().getTime() - unconfirmedAfterMs));
   for (const r of stale) {
-    await openException(db, forFinance(ctx, {
+    await openException(db, withSop(ctx.config, ctx.now(), {
+      type: 'refund_needed',
       reason: `${r.provider} refund ${r.providerRefundId ?? r.id} of ${r.amount} ${r.currency} (payment ${r.paymentId}) is still ${r.status} after 14 days and the ledger shows no refund: check it with ${r.provider}, and refund by hand if it failed`,
       orderId: r.orderId, messageId: `refund-unconfirmed:${r.id}`, stage: 'refunds',
       details: { refundId: r.id, provider: r.provider, paymentId: r.paymentId, providerRefundId: r.providerRefundId, amount: r.amount, status: r.status },

@@ -1,16 +1,16 @@
 import type { ReturnLabelClient, ReturnLabelRequest, ReturnLabelResult } from '../../connectors/carriers/labels.ts';
 import type { WarehouseConfig } from '../../schemas/config.ts';
 import { parseReturnRequest } from '../../schemas/return-request.ts';
-import { sopFor } from '../config/business.ts';
+import { withSop } from '../config/business.ts';
 import { withTransaction, type Tx } from '../db/pool.ts';
 import { appendAudit } from '../db/sql/audit.ts';
-import { openException } from '../db/sql/exceptions.ts';
+import { openException, resolveExceptionByMessageId } from '../db/sql/exceptions.ts';
 import { adjustOnHand, categoriesOf, lockStock, stockLevel } from '../db/sql/inventory.ts';
 import { appendOrderEvent, insertOrder, lockOrder, nextOrderSequence } from '../db/sql/orders.ts';
 import { enqueueMessages } from '../db/sql/outbox.ts';
 import {
   carrierThatDelivered, countReturnsOf, deliveredUnits, getReturn, insertReturn, lockReturn, moneyOf, productNames,
-  recordReturnReceipt, resolveReturnExceptions, returnByIdempotencyKey, setReturnLabel, setReturnStatus, unitsOnReturns,
+  recordReturnReceipt, returnByIdempotencyKey, setReturnLabel, setReturnStatus, unitsOnReturns,
   unitsReceived, warehouseThatShipped, weightOf, type ReturnRow,
 } from '../db/sql/returns.ts';
 import { badRequest, conflict } from '../errors.ts';
@@ -179,7 +179,7 @@ function requestFields(call: Record<string, unknown>): Record<string, unknown> {
  */
 export async function attachReturnLabel(tx: Tx, ctx: StageContext, record: OrderRecord, rma: ReturnRow, label: ReturnLabel, actor: string): Promise<void> {
   await setReturnLabel(tx, rma.id, label);
-  await resolveReturnExceptions(tx, LABEL_EXCEPTION, labelExceptionId(rma.id), `label ${label.carrier} ${label.trackingCode} attached`);
+  await resolveExceptionByMessageId(tx, LABEL_EXCEPTION, labelExceptionId(rma.id), `label ${label.carrier} ${label.trackingCode} attached`);
   const warehouse = rma.warehouse ?? record.warehouse ?? ctx.config.warehouses[0]!.code;
   const lines = rma.lines.map((l) => ({ sku: l.sku, quantity: l.quantity }));
   const base = { rmaId: rma.id, orderId: record.id, orderNumber: record.orderNumber };
@@ -316,11 +316,10 @@ function receiptProblems(rma: ReturnRow, lines: readonly ReceivedLine[]): string
 
 /** An exception a person sees: a receipt the hub cannot match to what it expects. */
 async function receiptMismatch(tx: Tx, ctx: StageContext, event: CloudEvent, warehouse: string, orderId: string | null, reason: string): Promise<Decision> {
-  const sop = sopFor(ctx.config, MISMATCH_EXCEPTION);
-  await openException(tx, {
-    type: MISMATCH_EXCEPTION, owner: sop.owner, deadline: new Date(ctx.now().getTime() + sop.deadlineMinutes * 60_000),
+  await openException(tx, withSop(ctx.config, ctx.now(), {
+    type: MISMATCH_EXCEPTION,
     reason: `${warehouse}: ${reason}`, orderId, messageId: event.id, stage: 'warehouse-events', details: { warehouse, event: event.data },
-  });
+  }));
   return ack(reason);
 }
 
@@ -387,12 +386,11 @@ export async function returnReceived(tx: Tx, ctx: StageContext, event: CloudEven
       emit.push({ type: 'return.refund_due', data: { ...base, refundDue: refund.amount, currency: record.order.currency, shipping: refund.shipping } });
       outcome = `refund of ${amount} ${record.order.currency} due`;
     } else if (refund.amount > 0) {
-      const sop = sopFor(ctx.config, 'refund_needed');
-      await openException(tx, {
-        type: 'refund_needed', owner: sop.owner, deadline: new Date(now.getTime() + sop.deadlineMinutes * 60_000),
+      await openException(tx, withSop(ctx.config, now, {
+        type: 'refund_needed',
         reason: `refund ${amount} ${record.order.currency} for ${rma.id} by hand: the order was paid through its channel, not a provider the hub refunds with`,
         orderId: record.id, messageId: `refund:${rma.id}`, stage: 'returns', details: { rmaId: rma.id, amount: refund.amount },
-      });
+      }));
       await setReturnStatus(tx, rma.id, 'refunded', { refundAmount: refund.amount, decision: 'refund by hand (finance)', closed: true });
       emit.push({ type: 'return.refunded', data: { ...base, amount: refund.amount, currency: record.order.currency, byHand: true } });
       outcome = `refund of ${amount} ${record.order.currency} by hand`;

@@ -1,4 +1,4 @@
-import { sopFor } from '../config/business.ts';
+import { withSop } from '../config/business.ts';
 import type { Tx } from '../db/pool.ts';
 import { openException, resolveExceptionByMessageId } from '../db/sql/exceptions.ts';
 import { adjustOnHand, backordersWanting, lockStock, stockLevel, stockLevelResolvingAlert, totalAvailable } from '../db/sql/inventory.ts';
@@ -38,12 +38,11 @@ export async function applyLowStockAlert(
   const threshold = lowStockThreshold(ctx.config.inventory, sku);
   const alertId = lowStockAlertId(warehouse, sku);
   if (level.available <= threshold) {
-    const sop = sopFor(ctx.config, 'low_stock');
-    const opened = await openException(tx, {
-      type: 'low_stock', owner: sop.owner, deadline: new Date(ctx.now().getTime() + sop.deadlineMinutes * 60_000),
+    const opened = await openException(tx, withSop(ctx.config, ctx.now(), {
+      type: 'low_stock',
       reason: `${sku} in ${warehouse}: ${level.available} available, at or under the threshold of ${threshold}`,
       messageId: alertId, stage: 'inventory', details: { warehouse, sku, ...level, threshold },
-    });
+    }));
     if (opened === undefined) return { change: undefined, messages: [] };
     return { change: 'opened', messages: [stockMessage(ctx, 'inventory.low', { warehouse, sku, available: level.available, threshold })] };
   }
@@ -143,12 +142,11 @@ export function warehouseEventsStage(ctx: StageContext): Handler {
       const delta = change.delta ?? (change.onHand ?? 0) - (before?.onHand ?? 0);
       const result = await adjustOnHand(tx, warehouse, change.sku, delta);
       if (result.shortfall > 0) {
-        const sop = sopFor(ctx.config, 'inventory_conflict');
-        await openException(tx, {
-          type: 'inventory_conflict', owner: sop.owner, deadline: new Date(ctx.now().getTime() + sop.deadlineMinutes * 60_000),
+        await openException(tx, withSop(ctx.config, ctx.now(), {
+          type: 'inventory_conflict',
           reason: `${warehouse} counts ${result.after - result.shortfall} of ${change.sku} but ${result.after} are reserved for orders`,
           messageId: `${event.id}:${change.sku}`, stage: 'warehouse-events', details: { warehouse, sku: change.sku, ...result },
-        });
+        }));
       }
       await stockChanged(tx, ctx, warehouse, change.sku, before?.available ?? 0);
     }

@@ -1,5 +1,5 @@
 import type { TrackingEvent } from '../../connectors/carriers/types.ts';
-import { sopFor } from '../config/business.ts';
+import { withSop } from '../config/business.ts';
 import type { Db } from '../db/pool.ts';
 import { withTransaction } from '../db/pool.ts';
 import { openException } from '../db/sql/exceptions.ts';
@@ -98,11 +98,10 @@ export async function reportLogisticsDelays(db: Db, ctx: StageContext): Promise<
       if (!record) return;
       const late = p.promisedDeliveryDate && p.promisedDeliveryDate < now.toISOString().slice(0, 10);
       const reason = late ? `${p.carrier} ${p.trackingCode} was promised for ${p.promisedDeliveryDate} and is not delivered` : `${p.carrier} ${p.trackingCode} has not been scanned for ${hours} hours`;
-      const sop = sopFor(ctx.config, 'logistics_delay');
-      const id = await openException(tx, {
-        type: 'logistics_delay', owner: sop.owner, deadline: new Date(now.getTime() + sop.deadlineMinutes * 60_000),
+      const id = await openException(tx, withSop(ctx.config, now, {
+        type: 'logistics_delay',
         reason, orderId: record.id, messageId: `delay:${p.carrier}:${p.trackingCode}`, stage: 'logistics', details: { parcel: p.id, lastScanAt: p.lastScanAt, promised: p.promisedDeliveryDate },
-      });
+      }));
       if (id === undefined) return; // told already
       opened++;
       await applyOrderChange(tx, ctx, record, {

@@ -215,14 +215,6 @@ export async function recordReturnReceipt(
   await tx.query(`UPDATE returns SET status = 'received', warehouse = $2, received_at = $3, updated_at = now() WHERE id = $1`, [id, warehouse, at]);
 }
 
-/** Resolves the open exceptions of `type` raised for one RMA (their message id names it). */
-export async function resolveReturnExceptions(db: Queryable, type: string, messageId: string, note: string): Promise<number> {
-  const { rowCount } = await db.query(
-    `UPDATE exceptions SET status = 'resolved', resolved_at = now(), details = details || jsonb_build_object('resolution', $3::text)
-      WHERE type = $1 AND message_id = $2 AND status = 'open'`, [type, messageId, note]);
-  return rowCount ?? 0;
-}
-
 /** Catalog facts for a set of SKUs: which exist, and their names. */
 export async function productNames(db: Queryable, skus: readonly string[]): Promise<Map<string, string>> {
   const { rows } = await db.query<{ sku: string; name: string }>(`SELECT sku, name FROM products WHERE sku = ANY($1::text[])`, [skus]);
