@@ -83,11 +83,12 @@ async function noteOnTimeline(db: Queryable, entry: TimelineEntry): Promise<void
  */
 function timelineEntry(orderId: string, type: string, message: ComposedNotification, why?: string): TimelineEntry {
   const masked = maskRecipient(message.to);
-  return {
+  const timeline: TimelineEntry = {
     orderId, type, fromStatus: null, toStatus: null, actor: 'notifications',
     reason: `${message.channel} "${message.subject || message.key.split(':')[1]}" to ${masked}${why === undefined ? '' : `: ${why.replaceAll(message.to, masked)}`}`,
     data: { key: message.key, channel: message.channel, locale: message.locale },
   };
+  return timeline;
 }
 
 /**
