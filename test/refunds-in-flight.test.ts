@@ -5,6 +5,7 @@
 // so the second cause must count what the hub already asked for — and, once the notification
 // is in, must not count that refund twice. Where the ledger cannot tell whether a refund is
 // one the hub asked for, the hub gives back no more than it is sure of and tells finance.
+import amqp from 'amqplib';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/config/business.ts';
@@ -285,5 +286,28 @@ describe('a part refund over two payments whose second refund fails until after 
     expect(await refundsNeeded(id)).toEqual([]);
     const { rows: told } = await hub.db.query(`SELECT count(*)::int AS n FROM order_events WHERE order_id = $1 AND type = 'refund.requested'`, [id]);
     expect(told).toEqual([{ n: 2 }]);
+  });
+});
+
+describe('a refund message whose amount is not a whole number of minor units', () => {
+  it('is parked at once with why, and nothing is asked of Stripe', async () => {
+    const asked = stripeApi.requests.length;
+    const connection = await amqp.connect(t.env.amqpUrl);
+    try {
+      const channel = await connection.createChannel();
+      const event = { specversion: '1.0', id: 'bad-refund-due', source: '/test', type: 'order.reduced', time: new Date().toISOString(), datacontenttype: 'application/json', data: { orderId: '00000000-0000-4000-8000-000000000001', refundDue: '15.00' } };
+      channel.sendToQueue(names(hub.namespace).stage('refunds'), Buffer.from(JSON.stringify(event)), { persistent: true, messageId: event.id });
+      await channel.close();
+    } finally {
+      await connection.close();
+    }
+    const parked = await eventually(async () => {
+      const { rows } = await hub.db.query<{ reason: string; attempts: number }>(
+        `SELECT reason, attempts FROM dead_letters WHERE message_id = 'bad-refund-due'`);
+      return rows[0];
+    }, 15_000, 'the message parked');
+    expect(parked.reason).toContain('refundDue must be a whole number of minor units');
+    expect(parked.attempts).toBe(1);
+    expect(stripeApi.requests.length).toBe(asked);
   });
 });

@@ -8,7 +8,7 @@ import { ledgerOf } from '../db/sql/payments.ts';
 import { recordRefundAnswer, recordRefundByHand, recordRefundRequested, refundsAsked, unconfirmedRefunds, type AskedRefund } from '../db/sql/refunds.ts';
 import type { CallingStage } from '../messaging/consume.ts';
 import type { CloudEvent } from '../messaging/cloudevent.ts';
-import { ack, retry } from '../messaging/decision.ts';
+import { ack, park, retry } from '../messaging/decision.ts';
 import { applyOrderChange } from './apply.ts';
 import { notification } from '../pipeline/notify.ts';
 import { formatMinorUnits } from '../money.ts';
@@ -132,6 +132,8 @@ export function refundsStage(ctx: StageContext, clients: ReadonlyMap<string, Ref
       // A replayed message is the same cause: its plan and keys are those of the first one.
       const event = { ...delivered, id: origin };
       const orderId = typeof event.data.orderId === 'string' ? event.data.orderId : undefined;
+      const due = event.data.refundDue;
+      if (due !== undefined && !(Number.isSafeInteger(due) && (due as number) >= 0)) return park(`${event.type}: refundDue must be a whole number of minor units ≥ 0, not ${JSON.stringify(due)?.slice(0, 40)}`);
       const asks = orderId ? await withTransaction(db, (tx) => planRefunds(tx, ctx, clients, event, orderId)) : undefined;
       if (!asks || !orderId) return ack('no such order');
 
