@@ -71,4 +71,15 @@ export interface OrderConnector {
    * up, so a connector need not repeat that.
    */
   normalize(body: unknown, delivery: InboundDelivery): NormalizeResult;
+  /**
+   * Topics whose body names an order only by its id, to cancel it — WooCommerce's
+   * `order.deleted` sends `{"id": N}` — and how to read that id. Pure, never throws.
+   */
+  readonly cancelsById?: {
+    topics: readonly string[];
+    read(body: unknown, delivery: InboundDelivery): CancelById;
+  };
 }
+
+/** An order to cancel, named by the channel's id for it, with why; or the problems found. */
+export type CancelById = { ok: true; externalId: string; reason: string } | { ok: false; problems: InputProblem[] };

@@ -9,14 +9,14 @@ import type {
 } from '../schemas/canonical-order.ts';
 import { verifyBase64HmacSha256 } from './signatures.ts';
 import { at, createReader, idDigits, type At, type Reader } from './reader.ts';
-import type { InboundDelivery, InboundRequest, NormalizeResult, OrderConnector, OrderIntent } from './types.ts';
+import type { CancelById, InboundDelivery, InboundRequest, NormalizeResult, OrderConnector, OrderIntent } from './types.ts';
 
 /**
  * What each topic asks of the order. `order.created`, `order.updated` and `order.restored`
- * deliver the full REST v3 Order. `order.deleted` (fired on trash) is mapped for completeness
- * but is *not* an order topic: WooCommerce sends only `{"id": N}` for it
- * (`WC_Webhook::build_payload`), and the contract needs the full order for a cancel. A
- * trashed order that WooCommerce also saves arrives as `order.updated` with status `trash`.
+ * deliver the full REST v3 Order. `order.deleted` (fired on trash and on deletion) is not
+ * an order topic: WooCommerce sends only `{"id": N}` for it (`WC_Webhook::build_payload`),
+ * so it cancels the order by its id (`cancelsById`). A trashed order that WooCommerce also
+ * saves arrives as `order.updated` with status `trash` as well.
  */
 const INTENTS: Readonly<Record<string, OrderIntent>> = {
   'order.created': 'create',
@@ -92,6 +92,19 @@ export const woocommerce: OrderConnector = {
     // WooCommerce has no cancel reason; the status says why (cancelled, refunded, trash).
     const cancelReason = intent === 'cancel' ? (typeof status === 'string' ? `WooCommerce status ${status}` : `WooCommerce ${delivery.topic}`) : null;
     return { ...result, intent, cancelReason };
+  },
+
+  cancelsById: {
+    topics: ['order.deleted'],
+    read(body: unknown): CancelById {
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+        return { ok: false, problems: [{ path: '/', message: 'the body must be a JSON object with the order\'s id' }] };
+      }
+      const read = createReader();
+      const externalId = orderIdOf(read, { value: body, path: '' });
+      if (read.problems.length > 0 || externalId === '') return { ok: false, problems: read.problems.length > 0 ? distinct(read.problems) : [{ path: '/id', message: 'an order needs its numeric id' }] };
+      return { ok: true, externalId, reason: 'WooCommerce order.deleted: trashed or deleted in the shop' };
+    },
   },
 };
 

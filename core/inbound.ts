@@ -1,4 +1,4 @@
-import type { InboundDelivery, NormalizeResult, OrderConnector } from '../connectors/types.ts';
+import type { CancelById, InboundDelivery, NormalizeResult, OrderConnector } from '../connectors/types.ts';
 import { canonicalOrderProblems } from './order/canonical.ts';
 import { connectorFailure, decodePayload } from './payload.ts';
 
@@ -42,6 +42,22 @@ export function normalizeDelivery(connector: OrderConnector, channel: ChannelSet
   // A mapped SKU must still fit the schema (the config bounds it too; this keeps the rule in one place).
   const mappedProblems = canonicalOrderProblems(order, channel.priceTolerance ?? 0);
   return mappedProblems.length > 0 ? { ok: false, problems: mappedProblems } : { ...result, order };
+}
+
+/**
+ * Raw bytes of a delivery that cancels an order by its id alone (WooCommerce's
+ * `order.deleted`) → that id, or problems; undefined when the topic is not one of those.
+ * Shared by the webhook and the normalize stage, as {@link normalizeDelivery} is.
+ */
+export function cancellationById(connector: OrderConnector, body: Buffer, delivery: InboundDelivery): CancelById | undefined {
+  if (!connector.cancelsById?.topics.includes(delivery.topic)) return undefined;
+  const decoded = decodePayload(body);
+  if (!decoded.ok) return decoded;
+  try {
+    return connector.cancelsById.read(decoded.value, delivery);
+  } catch (error) {
+    return connectorFailure(connector.channel, error);
+  }
 }
 
 /** An enabled channel: its settings and the connector that reads its payloads. */

@@ -7,7 +7,7 @@ import { withSop } from '../core/config/business.ts';
 import { withTransaction, type Db } from '../core/db/pool.ts';
 import { openException } from '../core/db/sql/exceptions.ts';
 import { storeRawDelivery, type RawDelivery } from '../core/db/sql/raw.ts';
-import { normalizeDelivery, type Channel } from '../core/inbound.ts';
+import { cancellationById, normalizeDelivery, type Channel } from '../core/inbound.ts';
 import { acceptDelivery } from '../core/intake.ts';
 import { normalizePayment } from '../core/inbound-payments.ts';
 import { normalizeTracking } from '../core/inbound-tracking.ts';
@@ -94,8 +94,8 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
       verify: (request, secrets, now) => connector.verify(request, secrets[connector.secretName] ?? '', now),
       ...(connector.isPing ? { isPing: (request: InboundRequest) => connector.isPing!(request) } : {}),
       describe: (request) => connector.describe(request),
-      handles: (topic) => connector.orderTopics.includes(topic),
-      check: (body, delivery) => normalizeDelivery(connector, channel, body, delivery),
+      handles: (topic) => connector.orderTopics.includes(topic) || connector.cancelsById?.topics.includes(topic) === true,
+      check: (body, delivery) => cancellationById(connector, body, delivery) ?? normalizeDelivery(connector, channel, body, delivery),
       acceptedAs: 'inbound.accepted',
       what: 'an order',
       acknowledgement: null,

@@ -77,6 +77,44 @@ describe('WooCommerce', () => {
     const response = await post('woocommerce', sample, { ...signed(sample), 'x-wc-webhook-signature': 'AAAA' });
     expect(response.status).toBe(401);
   });
+
+  describe('order.deleted, which carries only the order id', () => {
+    const deleted = (body: string) => {
+      const bytes = Buffer.from(body);
+      return post('woocommerce', bytes, { ...signed(bytes), 'x-wc-webhook-topic': 'order.deleted' });
+    };
+
+    it('cancels the order it names: before release at once, with the reason on the timeline', async () => {
+      const created = Buffer.from(sample.toString('utf8').replace('"id": 727', '"id": 729'));
+      expect((await post('woocommerce', created, signed(created))).status).toBe(200);
+      await settled(hub);
+      expect((await orderOf('woocommerce', '729')).status).toBe('on_hold');
+
+      const response = await deleted('{"id":729}');
+      expect(response.status, await response.clone().text()).toBe(200);
+      await settled(hub);
+      const order = await orderOf('woocommerce', '729');
+      expect(order.status).toBe('cancelled');
+      const { rows } = await hub.db.query<{ reason: string }>(`SELECT reason FROM order_events WHERE order_id = $1 AND type = 'order.cancelled'`, [order.id]);
+      expect(rows).toEqual([{ reason: 'cancelled by woocommerce (WooCommerce order.deleted: trashed or deleted in the shop)' }]);
+    });
+
+    it('for an order the hub never received: acknowledged and kept as ignored, with why', async () => {
+      const response = await deleted('{"id":990001}');
+      expect(response.status).toBe(200);
+      await settled(hub);
+      const { rows } = await hub.db.query<{ status: string; problems: { message: string }[] }>(
+        `SELECT status, problems FROM raw_inbound WHERE source = 'woocommerce' AND topic = 'order.deleted' AND convert_from(body, 'UTF8') LIKE '%990001%'`);
+      expect(rows).toEqual([{ status: 'ignored', problems: [expect.objectContaining({ message: 'woocommerce cancels order 990001, which the hub never received' })] }]);
+    });
+
+    it('without a usable id: 422 problem+json naming the field, kept with an exception', async () => {
+      const response = await deleted('{"id":"seven"}');
+      expect(response.status).toBe(422);
+      expect(response.headers.get('content-type')).toContain('application/problem+json');
+      expect(await response.json()).toMatchObject({ problems: [expect.objectContaining({ path: '/id' })] });
+    });
+  });
 });
 
 describe('the shop\'s own website and app', () => {

@@ -4,8 +4,8 @@ import { openException } from '../db/sql/exceptions.ts';
 import { insertOrder, lockOrderByExternalId, nextOrderSequence } from '../db/sql/orders.ts';
 import { enqueueMessages } from '../db/sql/outbox.ts';
 import { getRawDelivery, markRawDelivery, markRawProcessed, type StoredDelivery } from '../db/sql/raw.ts';
-import { normalizeDelivery } from '../inbound.ts';
-import { ack, park } from '../messaging/decision.ts';
+import { cancellationById, normalizeDelivery } from '../inbound.ts';
+import { ack, park, type Decision } from '../messaging/decision.ts';
 import type { Handler } from '../messaging/consume.ts';
 import type { CloudEvent } from '../messaging/cloudevent.ts';
 import { decideChannelUpdate, type ChannelSnapshot } from '../pipeline/channel-update.ts';
@@ -34,8 +34,10 @@ export function normalizeStage(ctx: StageContext): Handler {
     const channel = ctx.channels.get(raw.source);
     if (!channel) return park(`no enabled channel named ${raw.source}`);
 
-    const result = normalizeDelivery(channel.connector, channel, raw.body, { eventId: null, topic: raw.topic });
-    if (!result.ok && result.ignore) {
+    const delivery = { eventId: null, topic: raw.topic };
+    const byId = cancellationById(channel.connector, raw.body, delivery);
+    const result = byId ?? normalizeDelivery(channel.connector, channel, raw.body, delivery);
+    if (!result.ok && 'ignore' in result && result.ignore) {
       await markRawDelivery(tx, raw.id, 'ignored', result.problems);
       return ack('not an order: stored, not processed');
     }
@@ -51,6 +53,7 @@ export function normalizeStage(ctx: StageContext): Handler {
 
     // A replayed delivery that now maps: the exception it raised is done with.
     await markRawProcessed(tx, raw.id, 'the delivery was processed');
+    if ('externalId' in result) return cancelById(tx, ctx, raw, channel.code, result, event);
     const snapshot: ChannelSnapshot = { order: result.order, intent: result.intent, updatedAt: result.updatedAt, cancelReason: result.cancelReason };
     const existing = await lockOrderByExternalId(tx, result.order.channel, result.order.externalId);
     if (existing) {
@@ -68,6 +71,25 @@ export function normalizeStage(ctx: StageContext): Handler {
     await createOrder(tx, ctx, raw, snapshot, event);
     return ack();
   };
+}
+
+/**
+ * A cancellation that names the order by its id alone: the hub's order is cancelled as if
+ * the channel had sent it whole with a cancel (before release at once; after, the
+ * warehouses are asked, or a person). An order the hub never had, or has archived, is kept
+ * as ignored with why.
+ */
+async function cancelById(tx: Tx, ctx: StageContext, raw: StoredDelivery, channel: string, cancel: { externalId: string; reason: string }, event: CloudEvent): Promise<Decision> {
+  const existing = await lockOrderByExternalId(tx, channel, cancel.externalId);
+  if (!existing) {
+    const archived = await archivedOrderByExternalId(tx, channel, cancel.externalId);
+    await markRawDelivery(tx, raw.id, 'ignored', [archived ? archivedOrderProblem(archived) : { path: '/id', message: `${raw.source} cancels order ${cancel.externalId}, which the hub never received` }]);
+    return ack('no such order to cancel');
+  }
+  const decision = decideChannelUpdate(existing.record, existing.channelUpdatedAt, { order: existing.record.order, intent: 'cancel', updatedAt: null, cancelReason: cancel.reason });
+  if (decision.kind !== 'change') return ack('nothing changed');
+  await applyOrderChange(tx, ctx, existing.record, decision.change, { stage: 'normalize', messageId: event.id, actor: `channel:${raw.source}` });
+  return ack();
 }
 
 async function createOrder(tx: Tx, ctx: StageContext, raw: StoredDelivery, snapshot: ChannelSnapshot, event: CloudEvent): Promise<void> {
