@@ -229,6 +229,17 @@ describe('a send that did not end', () => {
     expect(mailsTo('later@example.com')).toHaveLength(1);
   });
 
+  it('a message recorded more than a day ago and never tried (the hub itself was down) is sent, not given up', async () => {
+    const now = Date.now();
+    const key = `no-order:waited:email:${now}`;
+    await hub.db.query(
+      `INSERT INTO notifications (key, template, channel, recipient, locale, subject, body, status, send_after, created_at)
+       VALUES ($1, 'order_confirmed', 'email', 'waited@example.com', 'en', 'Waited', 'Your order', 'scheduled', $2, $2)`,
+      [key, new Date(now - 30 * 3_600_000)]);
+    expect(await sendDueNotifications(hub.db, at(now), senders())).toMatchObject({ sent: 1, expired: 0 });
+    expect(mailsTo('waited@example.com')).toHaveLength(1);
+  });
+
   it('a message its provider did not take for a day is given up: failed, with the reason, on the order\'s timeline', async () => {
     smtp.rejectRecipients(450);
     try {

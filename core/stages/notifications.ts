@@ -62,7 +62,7 @@ async function sendClaimed(db: Db, sender: NotificationSender | undefined, messa
   }
   const result = await sender.send({ key: message.key, to: message.to, subject: message.subject, text: message.text, html: message.html, locale: message.locale });
   if (!result.ok && result.retryable) {
-    await releaseClaim(db, message.key, claimedUntil, retryAt);
+    await releaseClaim(db, message.key, claimedUntil, result.message, retryAt);
     return { outcome: 'retry', why: result.message };
   }
   const timeline = orderId ? timelineEntry(orderId, result.ok ? 'notification.sent' : 'notification.failed', message, result.ok ? undefined : result.message) : undefined;
@@ -135,7 +135,7 @@ export function notificationsStage(ctx: StageContext, senders: ReadonlyMap<Chann
   };
 }
 
-/** A message its provider could not take for this long after it was recorded is given up, failed and on the timeline. */
+/** A message its provider has turned away for this long is given up, failed and on the timeline. */
 const giveUpAfterMs = 24 * 3_600_000;
 /** How long the job leaves a message whose provider was away before trying it again. */
 const retryLaterMs = 5 * 60_000;
@@ -144,8 +144,8 @@ const retryLaterMs = 5 * 60_000;
  * Job: sends the scheduled messages that are due, as they were recorded (an email with its
  * HTML part) — SMS and push held back by quiet hours, a message whose request ran out of
  * retries while its provider was away, and one whose sender died mid-send, once its claim
- * ran out. Up to 200 a run; one whose provider is still away waits
- * for the next run, for a day at most.
+ * ran out. Up to 200 a run; one whose provider is still away waits for the next run, until
+ * the provider has turned it away for a day.
  */
 export async function sendDueNotifications(db: Db, ctx: StageContext, senders: ReadonlyMap<Channel, NotificationSender>): Promise<Record<string, number>> {
   const start = ctx.now();

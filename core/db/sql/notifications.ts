@@ -58,15 +58,17 @@ export async function claimNextDue(db: Queryable, now: Date, leaseUntil: Date, s
 }
 
 /**
- * Gives a claimed notification back, to be tried again (the provider was away), not before
- * `retryAt` when given — only while the claim is still this sender's (`claimedUntil`, its
- * lease): a send that outlasted its lease must not clear the claim of the sender that took
- * the message over.
+ * Gives a claimed notification back, to be tried again (the provider was away: `why`), not
+ * before `retryAt` when given — only while the claim is still this sender's (`claimedUntil`,
+ * its lease): a send that outlasted its lease must not clear the claim of the sender that
+ * took the message over. The first time, the message is marked as retrying since now.
  */
-export async function releaseClaim(db: Queryable, key: string, claimedUntil: Date, retryAt?: Date): Promise<void> {
+export async function releaseClaim(db: Queryable, key: string, claimedUntil: Date, why: string, retryAt?: Date): Promise<void> {
   await db.query(
-    'UPDATE notifications SET claimed_until = NULL, send_after = greatest(send_after, coalesce($3, send_after)) WHERE key = $1 AND claimed_until = $2',
-    [key, claimedUntil, retryAt ?? null]);
+    `UPDATE notifications SET claimed_until = NULL, send_after = greatest(send_after, coalesce($3, send_after)),
+            retrying_since = coalesce(retrying_since, now()), error = $4
+      WHERE key = $1 AND claimed_until = $2`,
+    [key, claimedUntil, retryAt ?? null, why]);
 }
 
 /**
@@ -82,15 +84,15 @@ export async function recordSendOutcome(db: Queryable, key: string, outcome: { o
 }
 
 /**
- * Gives up on scheduled notifications recorded before `recordedBefore`, due and not claimed
- * at `now`: their provider was away for all that time. Each becomes failed, with `why`, and
- * is on its order's timeline. Returns how many.
+ * Gives up on scheduled notifications whose provider has turned them away since before
+ * `retryingBefore`, due and not claimed at `now`. Each becomes failed, with `why`, and is on
+ * its order's timeline. Returns how many.
  */
-export async function expireUnsent(db: Queryable, now: Date, recordedBefore: Date, why: string): Promise<number> {
+export async function expireUnsent(db: Queryable, now: Date, retryingBefore: Date, why: string): Promise<number> {
   const { rows } = await db.query<{ n: number }>(
     `WITH expired AS (
        UPDATE notifications SET status = 'failed', error = $3, claimed_until = NULL
-        WHERE status = 'scheduled' AND created_at < $2 AND send_after <= $1 AND (claimed_until IS NULL OR claimed_until < $1)
+        WHERE status = 'scheduled' AND retrying_since < $2 AND send_after <= $1 AND (claimed_until IS NULL OR claimed_until < $1)
         RETURNING key, order_id, template, channel, locale),
      told AS (
        INSERT INTO order_events (order_id, type, actor, reason, data)
@@ -98,6 +100,6 @@ export async function expireUnsent(db: Queryable, now: Date, recordedBefore: Dat
               jsonb_build_object('key', key, 'channel', channel, 'locale', locale)
          FROM expired WHERE order_id IS NOT NULL)
      SELECT count(*)::int AS n FROM expired`,
-    [now, recordedBefore, why]);
+    [now, retryingBefore, why]);
   return rows[0]?.n ?? 0;
 }
