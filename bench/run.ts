@@ -23,7 +23,7 @@ import { benchConfig, benchSkus, benchWarehouses, writeBenchConfig } from './con
 import { checkExactlyOnce, type Arrival } from './exactly-once.ts';
 import { freePort, migrateHub, spawnHub, stopHub, waitReady, type HubProcess } from './hub-processes.ts';
 import { keepAliveAgent, sendOpenLoop, type SendResult } from './load.ts';
-import { measureBrokerLimit, type BrokerLimitResult } from './broker-limit.ts';
+import { brokerLimitRounds } from './broker-limit.ts';
 import { orderIds, shopifyWebhook } from './orders.ts';
 import { cpuBetween, cpuSnapshot, watchProcesses } from './process-stats.ts';
 import { percentile, round } from './stats.ts';
@@ -100,13 +100,7 @@ async function main(): Promise<number> {
   log(`bench: namespace ${namespace}, ${workers ? `1 api + ${workers} worker process(es) + 1 scheduler` : 'one all-roles process'}${quick ? ', quick' : ''}`);
 
   // 1. The broker alone, same number of quorum-queue hops.
-  const rounds: BrokerLimitResult[] = [];
-  for (let r = 0; r < limitRounds; r++) {
-    const measured = await measureBrokerLimit({ amqpUrl: baseEnv.amqpUrl, namespace, hops: hubHops, messages: limitMessages, prefetch: hubPrefetch });
-    log(`broker limit: ${measured.messages} journeys through ${measured.hops} quorum queues in ${round(measured.seconds, 2)} s = ${round(measured.journeysPerSecond)} /s`);
-    rounds.push(measured);
-  }
-  const limit = { ...median(rounds), rounds: rounds.map((r) => round(r.journeysPerSecond)) };
+  const limit = await brokerLimitRounds({ amqpUrl: baseEnv.amqpUrl, namespace, hops: hubHops, messages: limitMessages, prefetch: hubPrefetch }, limitRounds, log);
   if (limitRounds > 1) log(`broker limit: median of ${limitRounds} rounds = ${round(limit.journeysPerSecond)} /s`);
 
   // 2. The hub, as separate processes.
@@ -332,8 +326,3 @@ main().then(
   },
 );
 
-/** The round with the median rate (the lower middle one of an even count). */
-function median(rounds: readonly BrokerLimitResult[]): BrokerLimitResult {
-  const sorted = [...rounds].sort((a, b) => a.journeysPerSecond - b.journeysPerSecond);
-  return sorted[Math.floor((sorted.length - 1) / 2)]!;
-}

@@ -59,4 +59,15 @@ describe('benchmark', () => {
       expect(summary[key], key).toBeGreaterThan(0);
     }
   }, 150_000);
+
+  it('measures the design\'s floor in --quick mode: five hops through the outbox and inbox, each message once', async () => {
+    const floor = fileURLToPath(new URL('../bench/floor.ts', import.meta.url));
+    // a failed exactly-once check exits 1, which rejects here
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', floor, '--quick'], { timeout: 60_000 });
+    const summary = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
+    for (const key of ['limit_per_s', 'floor_per_s', 'floor_ratio', 'floor_unbatched_per_s', 'pg_tx_per_journey']) {
+      expect(summary[key], key).toBeGreaterThan(0);
+    }
+    expect(summary.exactly_once).toBe(true);
+  }, 90_000);
 });
