@@ -22,7 +22,8 @@
  * All at once is batching's best case; the second variant, one delivery per transaction,
  * is the case of orders that arrive one at a time.
  *
- * Options: --messages N (default 3,000), --limit-rounds R (default 3), --warm-up W
+ * Options: --messages N (default 3,000), --batch B (deliveries per transaction, default 5,
+ * the hub's), --limit-rounds R (default 3), --warm-up W
  * (journeys before each measured floor run, not measured; default 200), --no-unbatched,
  * --quick (a tiny run that writes no results file; the smoke test uses it).
  * Everything happens in a namespace of its own (`bench_floor_<random>`), removed at the end.
@@ -61,6 +62,7 @@ const { values: args } = parseArgs({
     'limit-rounds': { type: 'string' },
     'warm-up': { type: 'string' },
     'no-unbatched': { type: 'boolean', default: false },
+    batch: { type: 'string' },
     quick: { type: 'boolean', default: false },
   },
 });
@@ -68,10 +70,11 @@ const quick = args.quick ?? false;
 const messages = Number(args.messages ?? (quick ? 60 : 3_000));
 const limitRounds = Math.max(1, Number(args['limit-rounds'] ?? (quick ? 1 : 3)));
 const warmUp = Number(args['warm-up'] ?? (quick ? 10 : 200));
+const batchSize = Number(args.batch ?? 5);
 const here = fileURLToPath(new URL('.', import.meta.url));
 const log = (line: string) => process.stderr.write(`${line}\n`);
-if (!Number.isInteger(messages) || messages < 1 || !Number.isInteger(warmUp) || warmUp < 0) {
-  log('bench:floor: --messages must be a whole number ≥ 1, --warm-up one ≥ 0');
+if (!Number.isInteger(messages) || messages < 1 || !Number.isInteger(warmUp) || warmUp < 0 || !Number.isInteger(batchSize) || batchSize < 1) {
+  log('bench:floor: --messages and --batch must be whole numbers ≥ 1, --warm-up one ≥ 0');
   process.exit(2);
 }
 
@@ -79,8 +82,11 @@ if (!Number.isInteger(messages) || messages < 1 || !Number.isInteger(warmUp) || 
 const messageBytes = 1_500;
 /** The hub's consumers' prefetch (consume.ts default; hub.ts sets no other for these stages). */
 const prefetch = 20;
-/** What `batchingFor` in core/hub.ts gives normalize, validate and release. */
-const hubBatching = { batchSize: 5, concurrentBatches: 4 };
+/**
+ * What `batchingFor` in core/hub.ts gives normalize, validate and release (5 a batch, 4 at
+ * once); `--batch N` tries another size, as many batches at once as the prefetch fills.
+ */
+const hubBatching = { batchSize, concurrentBatches: Math.max(1, Math.floor(prefetch / batchSize)) };
 /** The worker role's pool (core/hub.ts): the consumers and the relay share it. */
 const workerPool = 20;
 
@@ -322,7 +328,7 @@ function printTable(limit: BrokerLimitResult, floor: FloorRun, unbatched: FloorR
     'run                         journeys  seconds  journeys/s   ratio  pg tx/j  pool tx/j  per consumer tx  per relay pass  machine %  pg %  rabbit %  bench %  machine ms/j',
     `${`broker limit (median of ${limitRounds})`.padEnd(26)}  ${f(limit.messages, 8)}  ${f(limit.seconds, 7, 2)}  ${f(limit.journeysPerSecond, 10, 1)}  ${f(1, 6, 3)}`,
   ];
-  for (const [name, run] of [['floor, batched (5)', floor], ['floor, one per transaction', unbatched]] as const) {
+  for (const [name, run] of [[`floor, batched (${batchSize})`, floor], ['floor, one per transaction', unbatched]] as const) {
     if (!run) continue;
     const messages = run.journeys * path.length;
     lines.push(`${name.padEnd(26)}  ${f(run.journeys, 8)}  ${f(run.seconds, 7, 2)}  ${f(run.journeysPerSecond, 10, 1)}  ${f(run.journeysPerSecond / limit.journeysPerSecond, 6, 3)}  `
