@@ -54,7 +54,7 @@ import { brokerLimitRounds, type BrokerLimitResult } from './broker-limit.ts';
 import { benchConfig, benchWarehouses } from './config.ts';
 import { checkExactlyOnce, type Arrival } from './exactly-once.ts';
 import { cpuBetween, cpuSnapshot } from './process-stats.ts';
-import { round } from './stats.ts';
+import { round, runBench } from './stats.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -346,24 +346,6 @@ async function cleanup(): Promise<void> {
   await removeNamespace(env, topology).catch((error: unknown) => log(`cleanup: ${(error as Error).message}`));
 }
 
-// Interrupted: still remove the namespace.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    log(`bench:floor: ${signal}, cleaning up`);
-    // the consumers and relay still running lose their queues and tables: not news
-    logger.level = 'silent';
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-main().then(
-  async (code) => {
-    await cleanup();
-    process.exit(code);
-  },
-  async (error: unknown) => {
-    log(`bench:floor failed: ${(error as Error).stack ?? String(error)}`);
-    await cleanup();
-    process.exit(2);
-  },
-);
+// Interrupted too: the namespace removed. The consumers and relay still running then lose
+// their queues and tables: not news.
+runBench('bench:floor', main, cleanup, log, () => { logger.level = 'silent'; });

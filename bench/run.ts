@@ -26,7 +26,7 @@ import { keepAliveAgent, sendOpenLoop, type SendResult } from './load.ts';
 import { brokerLimitRounds } from './broker-limit.ts';
 import { orderIds, shopifyWebhook } from './orders.ts';
 import { cpuBetween, cpuSnapshot, watchProcesses } from './process-stats.ts';
-import { percentile, round } from './stats.ts';
+import { percentile, round, runBench } from './stats.ts';
 import { throughputChart } from './chart.ts';
 import { startWarehouseSink } from './warehouse-sink.ts';
 
@@ -306,23 +306,5 @@ async function cleanup(): Promise<void> {
   rmSync(tmp, { recursive: true, force: true });
 }
 
-// Interrupted: still stop the hub's processes and remove the namespace.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    log(`bench: ${signal}, cleaning up`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-main().then(
-  async (code) => {
-    await cleanup();
-    process.exit(code);
-  },
-  async (error: unknown) => {
-    log(`bench failed: ${(error as Error).stack ?? String(error)}`);
-    await cleanup().catch(() => {});
-    process.exit(2);
-  },
-);
-
+// Interrupted too: the hub's processes stopped and the namespace removed.
+runBench('bench', main, cleanup, log);
