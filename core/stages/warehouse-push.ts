@@ -4,8 +4,8 @@ import { ack, park, retry } from '../messaging/decision.ts';
 
 /**
  * Consumes an HTTP warehouse's queue and pushes each request to its WMS. The client keeps
- * the CloudEvent id (a replay's origin) as idempotency key, retries within the call and breaks the circuit when
- * the WMS is down; what it cannot deliver now comes back later through the wait queues
+ * the CloudEvent id (a replay's origin) as idempotency key, retries within the call and
+ * breaks the circuit when the WMS is down; what it cannot deliver now comes back later through the wait queues
  * (never lost), what the WMS refuses for good is parked with an exception. The push holds
  * no database connection: a WMS that answers late slows its own queue, not the hub.
  */
