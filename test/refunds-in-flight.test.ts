@@ -26,6 +26,8 @@ const PAYMENTS = ['pi_flight_1', 'pi_flight_2', 'pi_flight_3'];
 const REFUSED = 'pi_flight_refused';
 /** a payment whose refund Stripe makes while every answer is lost on the way back */
 const ANSWER_LOST = 'pi_flight_answer_lost';
+/** the same, replayed only after Stripe has forgotten the key */
+const ANSWER_LOST_LONG = 'pi_flight_answer_lost_long';
 /** one order paid in two parts: 10.00 and 25.00 */
 const SPLIT = [{ id: 'pi_flight_split_a', amount: 1_000 }, { id: 'pi_flight_split_b', amount: 2_500 }] as const;
 let t: Awaited<ReturnType<typeof startTestHub>>;
@@ -36,7 +38,7 @@ let usEast: Awaited<ReturnType<typeof warehouseListener>>;
 beforeAll(async () => {
   stripeApi = await startProviderStub({
     provider: 'stripe',
-    payments: Object.fromEntries([...[...PAYMENTS, ANSWER_LOST].map((id) => [id, { amount: TOTAL, currency: 'usd' }]), ...SPLIT.map((p) => [p.id, { amount: p.amount, currency: 'usd' }])]),
+    payments: Object.fromEntries([...[...PAYMENTS, ANSWER_LOST, ANSWER_LOST_LONG].map((id) => [id, { amount: TOTAL, currency: 'usd' }]), ...SPLIT.map((p) => [p.id, { amount: p.amount, currency: 'usd' }])]),
   });
   const config = loadConfig(defaultConfigPath);
   config.payments = { ...config.payments, refunds: { stripe: { baseUrl: stripeApi.url } } };
@@ -253,6 +255,30 @@ describe('a part refund Stripe made while every answer was lost, replayed once p
     expect(new Set(asked.map((r) => r.idempotencyKey)).size).toBe(1);
     expect(asked.at(-1)?.outcome).toBe('replayed');
     expect(await refundsNeeded(id)).toEqual([]);
+  });
+});
+
+describe('a part refund whose answers were lost, replayed after Stripe forgot its key', () => {
+  // Stripe keeps idempotency keys 24 hours: asked again after that, the same key would be a
+  // second refund. The hub does not ask; finance checks the payment.
+  it('is not asked again: finance gets it by hand, told why', { timeout: 90_000 }, async () => {
+    for (let i = 0; i < 40; i++) stripeApi.dropNext('after');
+    const { id } = await reducedOrder((orderId) => stripePaid(orderId, ANSWER_LOST_LONG), card);
+    const letter = await parkedRefund();
+    stripeApi.clearFaults();
+    expect(madeFor(ANSWER_LOST_LONG)).toEqual([1_500]);
+    await hub.db.query(`UPDATE refunds SET created_at = created_at - interval '25 hours' WHERE order_id = $1`, [id]);
+    const asked = stripeApi.requests.length;
+
+    expect((await api(`/dead-letters/${letter.id}/replay`, { method: 'POST' })).status).toBe(202);
+    await eventually(async () => ((await detail(id)).refunds[0]?.status === 'failed' ? true : undefined), 15_000, 'the refund handed to finance');
+
+    expect(stripeApi.requests.length).toBe(asked);
+    expect(madeFor(ANSWER_LOST_LONG)).toEqual([1_500]);
+    expect((await detail(id)).refunds.map((r) => [r.reason, r.amount, r.status])).toEqual([['by hand', 1_500, 'failed']]);
+    const needed = await refundsNeeded(id);
+    expect(needed).toEqual([expect.objectContaining({ owner: 'finance', status: 'open' })]);
+    expect(needed[0]!.reason).toMatch(/never answered; stripe keeps idempotency keys for 24 h, so asking again could refund twice/);
   });
 });
 

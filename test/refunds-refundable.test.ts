@@ -13,7 +13,7 @@ const captured = (provider: string, paymentId: string, amount: number, currency 
 const refunded = (provider: string, paymentId: string, entryId: string, amount: number): LedgerEntry =>
   ({ kind: 'refunded', provider, paymentId, entryId, amount, currency: USD });
 const ask = (provider: string, paymentId: string, amount: number, fields: Partial<AskedRefund> = {}): AskedRefund =>
-  ({ id: `${paymentId}:${amount}`, cause: null, provider, paymentId, amount, currency: USD, reason: 'order.cancelled', status: 'succeeded', providerRefundId: null, ...fields });
+  ({ id: `${paymentId}:${amount}`, cause: null, createdAt: new Date(0), provider, paymentId, amount, currency: USD, reason: 'order.cancelled', status: 'succeeded', providerRefundId: null, ...fields });
 
 describe('refundable', () => {
   it('counts a refund asked for and not reported yet', () => {

@@ -56,6 +56,13 @@ export type RefundResult =
 export interface RefundClient {
   /** the longest idempotency key the provider takes */
   readonly maxKeyLength: number;
+  /**
+   * How long the provider remembers a key: past it, the same key is a new request, and a
+   * refund whose answer was lost would be made again. Stripe prunes keys after 24 hours
+   * (docs.stripe.com/api/idempotent_requests); Adyen keeps them at least 7 days
+   * (docs.adyen.com/development-resources/api-idempotency).
+   */
+  readonly keyRetentionMs: number;
   refund(request: RefundRequest): Promise<RefundResult>;
 }
 
@@ -85,6 +92,7 @@ export function createStripeRefundClient(options: RefundClientOptions): RefundCl
   const o = resolve('stripe', options);
   return {
     maxKeyLength: 255,
+    keyRetentionMs: 24 * 3_600_000,
     async refund(request) {
       const problem = requestProblem(request, 'stripe', 255);
       if (problem) return problem;
@@ -129,6 +137,7 @@ export function createAdyenRefundClient(options: AdyenRefundClientOptions): Refu
   }
   return {
     maxKeyLength: 64,
+    keyRetentionMs: 7 * 24 * 3_600_000,
     async refund(request) {
       const problem = requestProblem(request, 'adyen', 64);
       if (problem) return problem;

@@ -49,7 +49,7 @@ function stands(r: Pick<AskedRefund, 'status' | 'reason'>): boolean {
  * dashboard — cannot be told apart from the asks still unmatched, so both are counted: the
  * hub never asks for more than is surely there, and `uncertain` says how much more may be.
  */
-export function refundable(ledger: readonly LedgerEntry[], asked: readonly Omit<AskedRefund, 'id' | 'cause'>[], currency: string): RefundRoom[] {
+export function refundable(ledger: readonly LedgerEntry[], asked: readonly Omit<AskedRefund, 'id' | 'cause' | 'createdAt'>[], currency: string): RefundRoom[] {
   interface Payment { provider: string; paymentId: string; captured: number; refunds: Map<string, number>; asks: Map<string, number>; unnamedAsks: number }
   const payments = new Map<string, Payment>();
   const paymentOf = (provider: string, paymentId: string): Payment => {
@@ -105,7 +105,7 @@ export function refundKey(orderId: string, eventId: string, provider: string, pa
 }
 
 /** A refund the plan of one cause asks of a provider's API, and the provider it asks. */
-interface PlannedAsk { id: string; provider: string; paymentId: string; amount: number; currency: string }
+interface PlannedAsk { id: string; provider: string; paymentId: string; amount: number; currency: string; askedAt: Date }
 
 /**
  * Stage `refunds`: money goes back when a paid order is cancelled (all of it), cut down
@@ -128,17 +128,28 @@ interface PlannedAsk { id: string; provider: string; paymentId: string; amount: 
  */
 export function refundsStage(ctx: StageContext, clients: ReadonlyMap<string, RefundClient>): CallingStage {
   return {
-    async calls({ event: delivered, origin }, db) {
+    async calls({ event: delivered, origin, attempt }, db) {
       // A replayed message is the same cause: its plan and keys are those of the first one.
       const event = { ...delivered, id: origin };
       const orderId = typeof event.data.orderId === 'string' ? event.data.orderId : undefined;
       const due = event.data.refundDue;
       if (due !== undefined && !(Number.isSafeInteger(due) && (due as number) >= 0)) return park(`${event.type}: refundDue must be a whole number of minor units ≥ 0, not ${JSON.stringify(due)?.slice(0, 40)}`);
-      const asks = orderId ? await withTransaction(db, (tx) => planRefunds(tx, ctx, clients, event, orderId)) : undefined;
+      const lastAttempt = attempt >= ctx.config.retry.maxAttempts;
+      const asks = orderId ? await withTransaction(db, (tx) => planRefunds(tx, ctx, clients, event, orderId, lastAttempt)) : undefined;
       if (!asks || !orderId) return ack('no such order');
+      if (asks === 'wait') return retry('another refund of this order is still waiting for its provider\'s answer: this one is planned once it is in');
 
+      const now = ctx.now();
       for (const r of asks) {
         const client = clients.get(r.provider);
+        if (client && now.getTime() - r.askedAt.getTime() > client.keyRetentionMs) {
+          // The provider has forgotten the key: asked again, a refund made earlier whose answer
+          // was lost would be made twice. Finance checks the payment and refunds what is left.
+          const hours = Math.floor((now.getTime() - r.askedAt.getTime()) / 3_600_000);
+          await withTransaction(db, (tx) => refundRefused(tx, ctx, event, orderId, r,
+            `asked ${hours} h ago and never answered; ${r.provider} keeps idempotency keys for ${client.keyRetentionMs / 3_600_000} h, so asking again could refund twice — check payment ${r.paymentId} in ${r.provider} and refund by hand only what has not gone back`));
+          continue;
+        }
         const result = client
           ? await client.refund({ provider: r.provider, paymentId: r.paymentId, amount: r.amount, currency: r.currency, idempotencyKey: r.id, reason: event.type })
           : { ok: false as const, retryable: false, message: `no refund API for ${r.provider} any more` };
@@ -164,12 +175,17 @@ export function refundsStage(ctx: StageContext, clients: ReadonlyMap<string, Ref
  * hand for finance, checks for finance. Returns the asks still unanswered — all of this
  * cause's, when an earlier delivery planned it already — or undefined for no such order.
  */
-async function planRefunds(tx: Tx, ctx: StageContext, clients: ReadonlyMap<string, RefundClient>, event: CloudEvent, orderId: string): Promise<PlannedAsk[] | undefined> {
+async function planRefunds(tx: Tx, ctx: StageContext, clients: ReadonlyMap<string, RefundClient>, event: CloudEvent, orderId: string, lastAttempt: boolean): Promise<PlannedAsk[] | 'wait' | undefined> {
   const record = await lockOrder(tx, orderId);
   if (!record) return undefined;
   const asked = await refundsAsked(tx, record.id);
   const planned = asked.filter((r) => r.cause === event.id);
-  if (planned.length > 0) return planned.filter((r) => r.status === 'requested');
+  if (planned.length > 0) return planned.filter((r) => r.status === 'requested').map((r) => ({ ...r, askedAt: r.createdAt }));
+  // Another cause's refund not answered yet has no provider id: if its refund is already in
+  // the ledger, the two could not be matched, and this cause would give back only what is
+  // surely left and hand the rest to finance. Wait for the answer — unless this is the last
+  // attempt: then plan on what is known, the check for finance included.
+  if (!lastAttempt && asked.some((r) => r.status === 'requested')) return 'wait';
 
   const currency = record.order.currency;
   let owed = event.type === 'order.reduced' || event.type === 'return.refund_due' ? Number(event.data.refundDue ?? 0) : Number.POSITIVE_INFINITY;
@@ -182,7 +198,7 @@ async function planRefunds(tx: Tx, ctx: StageContext, clients: ReadonlyMap<strin
     const amount = Math.min(p.amount, owed);
     owed -= amount;
     const client = clients.get(p.provider);
-    const ask = { id: refundKey(record.id, event.id, p.provider, p.paymentId, client?.maxKeyLength), provider: p.provider, paymentId: p.paymentId, amount, currency };
+    const ask = { id: refundKey(record.id, event.id, p.provider, p.paymentId, client?.maxKeyLength), provider: p.provider, paymentId: p.paymentId, amount, currency, askedAt: ctx.now() };
     if (client) {
       await recordRefundRequested(tx, { ...ask, cause: event.id, orderId: record.id, reason: event.type });
       asks.push(ask);
@@ -222,7 +238,7 @@ async function refundRefused(tx: Tx, ctx: StageContext, event: CloudEvent, order
 }
 
 /** A refund for finance to make: on the books as theirs, and their exception (once: a refund already theirs is not asked again). */
-async function refundByHand(tx: Tx, ctx: StageContext, event: CloudEvent, orderId: string, r: Omit<PlannedAsk, 'currency'>, why: string): Promise<void> {
+async function refundByHand(tx: Tx, ctx: StageContext, event: CloudEvent, orderId: string, r: Omit<PlannedAsk, 'currency' | 'askedAt'>, why: string): Promise<void> {
   if (!(await recordRefundByHand(tx, { id: r.id, cause: event.id, orderId, provider: r.provider, paymentId: r.paymentId, amount: r.amount, error: why }))) return;
   await openException(tx, withSop(ctx.config, ctx.now(), {
     type: 'refund_needed', reason: `refund ${r.amount} of ${r.provider} payment ${r.paymentId} by hand: ${why}`, orderId, messageId: r.id, stage: 'refunds',
@@ -260,7 +276,10 @@ export async function reportUnconfirmedRefunds(db: Db, ctx: StageContext): Promi
   for (const r of stale) {
     await openException(db, withSop(ctx.config, ctx.now(), {
       type: 'refund_needed',
-      reason: `${r.provider} refund ${r.providerRefundId ?? r.id} of ${r.amount} ${r.currency} (payment ${r.paymentId}) is still ${r.status} after 14 days and the ledger shows no refund: check it with ${r.provider}, and refund by hand if it failed`,
+      reason: r.providerRefundId
+        ? `${r.provider} refund ${r.providerRefundId} of ${r.amount} ${r.currency} (payment ${r.paymentId}) is still ${r.status} after 14 days and the ledger shows no refund: check it with ${r.provider}, and refund by hand if it failed`
+        // never answered: the ledger cannot say whether it was made (its refunds carry the provider's ids)
+        : `refund of ${r.amount} ${r.currency} asked of ${r.provider} 14 days ago (payment ${r.paymentId}, key ${r.id}) never had an answer: check the payment in ${r.provider}, and refund by hand only what has not gone back`,
       orderId: r.orderId, messageId: `refund-unconfirmed:${r.id}`, stage: 'refunds',
       details: { refundId: r.id, provider: r.provider, paymentId: r.paymentId, providerRefundId: r.providerRefundId, amount: r.amount, status: r.status },
     }));

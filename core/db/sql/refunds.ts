@@ -15,12 +15,14 @@ export interface AskedRefund {
   status: string;
   /** the provider's id for the refund (Stripe `re_…`, Adyen pspReference), once it answered */
   providerRefundId: string | null;
+  /** when it was first asked (planned) */
+  createdAt: Date;
 }
 
 /** Every refund the hub has asked for on the order, oldest first. */
 export async function refundsAsked(db: Queryable, orderId: string): Promise<AskedRefund[]> {
   const { rows } = await db.query<AskedRefund>(
-    `SELECT id, cause, provider, payment_id AS "paymentId", amount, currency, reason, status, provider_refund_id AS "providerRefundId"
+    `SELECT id, cause, provider, payment_id AS "paymentId", amount, currency, reason, status, provider_refund_id AS "providerRefundId", created_at AS "createdAt"
        FROM refunds WHERE order_id = $1 ORDER BY created_at, id`, [orderId]);
   return rows;
 }
