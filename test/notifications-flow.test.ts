@@ -176,7 +176,9 @@ describe('a send that did not end', () => {
     await settled(hub);
     const { rows: raised } = await hub.db.query(`SELECT type, reason FROM exceptions WHERE order_id = $1 OR reason LIKE '%email provider unavailable%'`, [delayed[0]!.orderId]);
     expect(raised).toEqual([]); // nothing parked: there is nothing for a person to do
-    const { rows } = await hub.db.query<{ key: string }>(`SELECT key FROM notifications WHERE recipient = 'away@example.com'`);
+    const { rows } = await hub.db.query<{ key: string; error: string }>(`SELECT key, error FROM notifications WHERE recipient = 'away@example.com'`);
+    // the server's last answer is kept for the order's page, the address in it masked
+    expect(rows[0]!.error).toMatch(/450 mailbox a\*+@example\.com unavailable/);
     // kept, due, and claimed by nobody: the retries gave their claims back
     expect(await rowOf(rows[0]!.key)).toMatchObject({ status: 'scheduled', claimedUntil: null });
 

@@ -61,13 +61,25 @@ async function sendClaimed(db: Db, sender: NotificationSender | undefined, messa
     return { outcome: 'failed' };
   }
   const result = await sender.send({ key: message.key, to: message.to, subject: message.subject, text: message.text, html: message.html, locale: message.locale });
-  if (!result.ok && result.retryable) {
-    await releaseClaim(db, message.key, claimedUntil, result.message, retryAt);
-    return { outcome: 'retry', why: result.message };
+  if (result.ok) {
+    await recordSendOutcome(db, message.key, { ok: true }, orderId ? timelineEntry(orderId, 'notification.sent', message) : undefined);
+    return { outcome: 'sent' };
   }
-  const timeline = orderId ? timelineEntry(orderId, result.ok ? 'notification.sent' : 'notification.failed', message, result.ok ? undefined : result.message) : undefined;
-  await recordSendOutcome(db, message.key, result.ok ? { ok: true } : { ok: false, message: result.message }, timeline);
-  return { outcome: result.ok ? 'sent' : 'failed' };
+  // The answer is kept and shown (the order's notifications and timeline): the recipient it
+  // often quotes ("450 mailbox … unavailable") is masked in it, as everywhere else.
+  const why = maskedIn(result.message, message.to);
+  if (result.retryable) {
+    await releaseClaim(db, message.key, claimedUntil, why, retryAt);
+    return { outcome: 'retry', why };
+  }
+  await recordSendOutcome(db, message.key, { ok: false, message: why }, orderId ? timelineEntry(orderId, 'notification.failed', message, why) : undefined);
+  return { outcome: 'failed' };
+}
+
+/** `text` with every mention of `recipient`, in any case, masked. */
+function maskedIn(text: string, recipient: string): string {
+  if (recipient === '') return text;
+  return text.replace(new RegExp(recipient.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), maskRecipient(recipient));
 }
 
 /** On the order's timeline, if the order is there: a request may come before its order is committed. */
@@ -77,15 +89,13 @@ async function noteOnTimeline(db: Queryable, entry: TimelineEntry): Promise<void
 }
 
 /**
- * A message on its order's timeline, the recipient masked — in the provider's answer too,
- * which often quotes it ("450 mailbox … unavailable"): the timeline is shown to every
- * viewer and kept as long as the order.
+ * A message on its order's timeline, the recipient masked (`why` comes masked): the
+ * timeline is shown to every viewer and kept as long as the order.
  */
 function timelineEntry(orderId: string, type: string, message: ComposedNotification, why?: string): TimelineEntry {
-  const masked = maskRecipient(message.to);
   const timeline: TimelineEntry = {
     orderId, type, fromStatus: null, toStatus: null, actor: 'notifications',
-    reason: `${message.channel} "${message.subject || message.key.split(':')[1]}" to ${masked}${why === undefined ? '' : `: ${why.replaceAll(message.to, masked)}`}`,
+    reason: `${message.channel} "${message.subject || message.key.split(':')[1]}" to ${maskRecipient(message.to)}${why === undefined ? '' : `: ${why}`}`,
     data: { key: message.key, channel: message.channel, locale: message.locale },
   };
   return timeline;
