@@ -5,7 +5,7 @@ import { insertOrder, lockOrderByExternalId, nextOrderSequence } from '../db/sql
 import { enqueueMessages } from '../db/sql/outbox.ts';
 import { getRawDelivery, markRawDelivery, markRawProcessed, type StoredDelivery } from '../db/sql/raw.ts';
 import { cancellationById, normalizeDelivery } from '../inbound.ts';
-import { ack, park, type Decision } from '../messaging/decision.ts';
+import { ack, park, retry, type Decision } from '../messaging/decision.ts';
 import type { Handler } from '../messaging/consume.ts';
 import type { CloudEvent } from '../messaging/cloudevent.ts';
 import { decideChannelUpdate, type ChannelSnapshot } from '../pipeline/channel-update.ts';
@@ -26,7 +26,7 @@ import type { StageContext } from './context.ts';
  * is archived: then the delivery is kept as ignored, with the reason.
  */
 export function normalizeStage(ctx: StageContext): Handler {
-  return async ({ event }, tx) => {
+  return async ({ event, attempt }, tx) => {
     const rawId = Number(event.data.rawId);
     const raw = await getRawDelivery(tx, rawId);
     if (!raw) return park(`raw delivery ${String(event.data.rawId)} does not exist`);
@@ -53,7 +53,7 @@ export function normalizeStage(ctx: StageContext): Handler {
 
     // A replayed delivery that now maps: the exception it raised is done with.
     await markRawProcessed(tx, raw.id, 'the delivery was processed');
-    if ('externalId' in result) return cancelById(tx, ctx, raw, channel.code, result, event);
+    if ('externalId' in result) return cancelById(tx, ctx, raw, channel.code, result, event, attempt >= ctx.config.retry.maxAttempts);
     const snapshot: ChannelSnapshot = { order: result.order, intent: result.intent, updatedAt: result.updatedAt, cancelReason: result.cancelReason };
     const existing = await lockOrderByExternalId(tx, result.order.channel, result.order.externalId);
     if (existing) {
@@ -76,14 +76,18 @@ export function normalizeStage(ctx: StageContext): Handler {
 /**
  * A cancellation that names the order by its id alone: the hub's order is cancelled as if
  * the channel had sent it whole with a cancel (before release at once; after, the
- * warehouses are asked, or a person). An order the hub never had, or has archived, is kept
- * as ignored with why.
+ * warehouses are asked, or a person). An order the hub has not received may still be on
+ * its way (its creation in another batch, or retried): the cancellation waits for it
+ * through its retries. One the hub never received, or has archived, is then kept as
+ * ignored with why.
  */
-async function cancelById(tx: Tx, ctx: StageContext, raw: StoredDelivery, channel: string, cancel: { externalId: string; reason: string }, event: CloudEvent): Promise<Decision> {
+async function cancelById(tx: Tx, ctx: StageContext, raw: StoredDelivery, channel: string, cancel: { externalId: string; reason: string }, event: CloudEvent, lastAttempt: boolean): Promise<Decision> {
   const existing = await lockOrderByExternalId(tx, channel, cancel.externalId);
   if (!existing) {
     const archived = await archivedOrderByExternalId(tx, channel, cancel.externalId);
-    await markRawDelivery(tx, raw.id, 'ignored', [archived ? archivedOrderProblem(archived) : { path: '/id', message: `${raw.source} cancels order ${cancel.externalId}, which the hub never received` }]);
+    if (!archived && !lastAttempt) return retry(`${raw.source} cancels order ${cancel.externalId}, which the hub has not received yet: waiting for it`);
+    await markRawDelivery(tx, raw.id, 'ignored', [archived ? archivedOrderProblem(archived)
+      : { path: '/id', message: `${raw.source} cancels order ${cancel.externalId}, which the hub never received (an order that arrives later is not cancelled by this)` }]);
     return ack('no such order to cancel');
   }
   const decision = decideChannelUpdate(existing.record, existing.channelUpdatedAt, { order: existing.record.order, intent: 'cancel', updatedAt: null, cancelReason: cancel.reason });
