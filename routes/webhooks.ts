@@ -194,7 +194,9 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
 
     const delivery = endpoint.describe(request);
     const bodyHash = createHash('sha256').update(rawBody).digest('hex');
-    const dedupeKey = delivery.eventId ?? `sha256:${bodyHash}`;
+    // Without an event id, the body names the delivery — with its topic: WooCommerce sends the
+    // same `{"id": N}` for a deleted order, product or customer N.
+    const dedupeKey = delivery.eventId ?? (delivery.topic ? `${delivery.topic}:sha256:${bodyHash}` : `sha256:${bodyHash}`);
     const accepted = (status: string, id?: number) => endpoint.acknowledgement
       ? c.body(endpoint.acknowledgement.body, 200, { 'content-type': endpoint.acknowledgement.contentType })
       : c.json({ status, ...(id === undefined ? {} : { id }) }, 200);

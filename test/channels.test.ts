@@ -110,6 +110,19 @@ describe('WooCommerce', () => {
       }, 10_000, 'the order cancelled');
     });
 
+    it('is not taken for a duplicate of another topic\'s identical body (a deleted product with the same id)', async () => {
+      const created = Buffer.from(sample.toString('utf8').replace('"id": 727', '"id": 733'));
+      expect((await post('woocommerce', created, signed(created))).status).toBe(200);
+      await settled(hub);
+      const product = Buffer.from('{"id":733}');
+      const ignored = await post('woocommerce', product, { ...signed(product), 'x-wc-webhook-topic': 'product.deleted' });
+      expect(await ignored.json()).toMatchObject({ status: 'ignored' });
+      const response = await deleted('{"id":733}');
+      expect(await response.json()).toMatchObject({ status: 'accepted' });
+      await settled(hub);
+      expect((await orderOf('woocommerce', '733')).status).toBe('cancelled');
+    });
+
     it('for an order the hub never received: acknowledged and kept as ignored after its retries, with why', async () => {
       const response = await deleted('{"id":990001}');
       expect(response.status).toBe(200);
